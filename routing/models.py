@@ -1,0 +1,199 @@
+"""Criteria that move tickets between boards and tiers, and the record of every move."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from boards.models import Board, Column, Ticket
+
+
+class Direction(models.TextChoices):
+    ESCALATE = "escalate", "Escalate"
+    DE_ESCALATE = "de-escalate", "De-escalate"
+    TRANSFER = "transfer", "Transfer"
+
+
+class CriterionQuerySet(models.QuerySet):
+    def active(self) -> CriterionQuerySet:
+        return self.filter(active=True)
+
+    def from_position(self, board: Board, tier: int) -> CriterionQuerySet:
+        """Active criteria that may fire for a ticket on ``board`` at ``tier``."""
+        return (
+            self.active()
+            .filter(Q(from_board__isnull=True) | Q(from_board=board))
+            .filter(Q(from_tier__isnull=True) | Q(from_tier=tier))
+        )
+
+    def manual(self) -> CriterionQuerySet:
+        """Criteria a technician may invoke by hand (condition criteria too)."""
+        return self.filter(trigger__in=[Criterion.Trigger.MANUAL, Criterion.Trigger.CONDITION])
+
+
+class Criterion(models.Model):
+    class Trigger(models.TextChoices):
+        TIME = "time", "Time — the scheduler fires it when a clock passes the limit"
+        MANUAL = "manual", "Manual — a technician invokes it"
+        CONDITION = "condition", "Condition — a ticket fact makes it true (also offered by hand)"
+
+    class Condition(models.TextChoices):
+        NEEDS_ONSITE = "needs_onsite", "The ticket needs an onsite visit"
+        MISSING_SKILL = "missing_skill", "The ticket requires a skill nobody on its board has"
+
+    name = models.CharField(max_length=80, unique=True)
+    description = models.TextField(blank=True, help_text="Shown to technicians when they pick a criterion.")
+    direction = models.CharField(max_length=12, choices=Direction.choices)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+
+    from_board = models.ForeignKey(
+        Board,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="criteria_out",
+        help_text="Empty: applies from any board.",
+    )
+    from_tier = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty: any tier.")
+    to_board = models.ForeignKey(
+        Board,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="criteria_in",
+        help_text="Empty: the ticket stays on its board.",
+    )
+    to_tier = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty: the tier stays.")
+    to_column = models.ForeignKey(
+        Column,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty: the target board's first 'new' column.",
+    )
+    time_limit_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Time trigger: active minutes on the board before it fires."
+    )
+    condition = models.CharField(max_length=20, choices=Condition.choices, blank=True)
+    active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    objects = CriterionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "criteria"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(trigger="time") | Q(time_limit_minutes__gt=0),
+                name="criterion_time_needs_limit",
+                violation_error_message="A time criterion needs a time limit of at least one minute.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(trigger="condition") | ~Q(condition=""),
+                name="criterion_condition_named",
+                violation_error_message="A condition criterion must name its condition.",
+            ),
+            models.CheckConstraint(
+                condition=Q(to_board__isnull=False) | Q(to_tier__isnull=False),
+                name="criterion_changes_something",
+                violation_error_message="A criterion must change the board, the tier, or both.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.trigger == self.Trigger.TIME and not self.time_limit_minutes:
+            errors["time_limit_minutes"] = "A time criterion needs a time limit of at least one minute."
+        if self.trigger != self.Trigger.TIME and self.time_limit_minutes:
+            errors["time_limit_minutes"] = "Only a time criterion has a time limit."
+        if self.trigger == self.Trigger.CONDITION and not self.condition:
+            errors["condition"] = "A condition criterion must name its condition."
+        if self.trigger != self.Trigger.CONDITION and self.condition:
+            errors["condition"] = "Only a condition criterion names a condition."
+        if not self.to_board_id and self.to_tier is None:
+            errors["to_board"] = "A criterion must change the board, the tier, or both."
+        if self.from_board_id and self.to_board_id == self.from_board_id and self.to_tier is None:
+            errors["to_board"] = "Moving to the same board without a tier change changes nothing."
+        if self.to_column_id:
+            target = self.to_board_id or self.from_board_id
+            if not target or self.to_column.board_id != target:
+                errors["to_column"] = "The target column must belong to the target board."
+        if errors:
+            raise ValidationError(errors)
+
+    def destination(self, board: Board, tier: int) -> tuple[Board, int]:
+        return (self.to_board if self.to_board_id else board, self.to_tier if self.to_tier is not None else tier)
+
+    def applies_to(self, board: Board, tier: int) -> bool:
+        """Whether this criterion may fire for a ticket on ``board`` at ``tier``."""
+        if not self.active:
+            return False
+        if self.from_board_id is not None and self.from_board_id != board.pk:
+            return False
+        if self.from_tier is not None and self.from_tier != tier:
+            return False
+        to_board, to_tier = self.destination(board, tier)
+        return (to_board.pk, to_tier) != (board.pk, tier)
+
+
+class MoveQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Moves are append-only; they are never updated.")
+
+    def delete(self):
+        raise TypeError("Moves are append-only; they are never deleted.")
+
+
+class Move(models.Model):
+    """One change of a ticket's board, column or tier. Append-only."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="moves")
+    from_board = models.ForeignKey(Board, null=True, on_delete=models.PROTECT, related_name="+")
+    to_board = models.ForeignKey(Board, on_delete=models.PROTECT, related_name="+")
+    from_column = models.ForeignKey(Column, null=True, on_delete=models.PROTECT, related_name="+")
+    to_column = models.ForeignKey(Column, on_delete=models.PROTECT, related_name="+")
+    from_tier = models.PositiveSmallIntegerField(null=True)
+    to_tier = models.PositiveSmallIntegerField()
+    direction = models.CharField(max_length=12, choices=Direction.choices, blank=True)
+    criterion = models.ForeignKey(Criterion, null=True, blank=True, on_delete=models.PROTECT, related_name="moves")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty: the scheduler.",
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = MoveQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="move_ticket_timeline_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket.number}: {self.from_board} → {self.to_board}"
+
+    @property
+    def actor_name(self) -> str:
+        if self.actor is None:
+            return "the scheduler"
+        return self.actor.get_full_name() or self.actor.username
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("Moves are append-only; they are never edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Moves are append-only; they are never deleted.")

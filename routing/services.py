@@ -1,0 +1,459 @@
+"""The one door: every change of a ticket's board, column or tier goes through here.
+
+Views, the scheduler's sweep, admin actions and the demo loader all call these
+functions; nothing else writes ``Ticket.board``, ``.column`` or ``.tier``.
+
+Clocks: a time criterion counts *active* time on the ticket's current board.
+``Ticket.active_time`` banks the time already spent in ``new``/``active``
+columns and ``clock_started_at`` marks the running stretch (empty while the
+ticket waits or is done). ``deadline_at`` = clock start + limit − banked time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.db import transaction
+from django.db.models import DurationField, ExpressionWrapper, F, Value
+from django.utils import timezone
+
+from boards.models import Board, Column, Skill, Ticket
+
+from .models import Criterion, Direction, Move
+
+log = logging.getLogger(__name__)
+
+
+class MoveError(Exception):
+    """A move that cannot be made; the message is for the technician."""
+
+
+class NotAllowed(MoveError):
+    pass
+
+
+class Conflict(MoveError):
+    """The ticket changed since the caller saw it."""
+
+    def __init__(self, ticket: Ticket, last_move: Move | None):
+        self.ticket = ticket
+        self.last_move = last_move
+        if last_move is not None:
+            where = f"{last_move.to_board.name} · {last_move.to_column.name}"
+            message = f"{ticket.number} was just moved by {last_move.actor_name} to {where}."
+        else:
+            message = f"{ticket.number} was changed by someone else; it is in {ticket.column}."
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Position:
+    board: Board
+    column: Column
+    tier: int
+
+
+# --- Clocks and deadlines ----------------------------------------------------
+
+
+def _stop_clock(ticket: Ticket, now: datetime) -> None:
+    if ticket.clock_started_at is not None:
+        ticket.active_time += max(now - ticket.clock_started_at, timedelta(0))
+        ticket.clock_started_at = None
+
+
+def _start_clock(ticket: Ticket, now: datetime) -> None:
+    if ticket.clock_started_at is None:
+        ticket.clock_started_at = now
+
+
+def active_time_criteria() -> list[Criterion]:
+    return list(
+        Criterion.objects.active()
+        .filter(trigger=Criterion.Trigger.TIME)
+        .select_related("to_board", "to_column")
+        .order_by("position", "pk")
+    )
+
+
+def time_criterion_for(board: Board, tier: int, criteria: Iterable[Criterion]) -> Criterion | None:
+    """The time criterion that fires first for a ticket at this position.
+
+    All time criteria count the same clock, so the shortest limit wins; on a
+    tie, the one listed first.
+    """
+    candidates = [c for c in criteria if c.applies_to(board, tier)]
+    return min(candidates, key=lambda c: (c.time_limit_minutes, c.position, c.pk), default=None)
+
+
+def _set_deadline(ticket: Ticket, criteria: Iterable[Criterion]) -> None:
+    criterion = None
+    if ticket.clock_started_at is not None and ticket.resolved_at is None:
+        criterion = time_criterion_for(ticket.board, ticket.tier, criteria)
+    if criterion is None:
+        ticket.deadline_at = None
+        ticket.deadline_criterion = None
+    else:
+        limit = timedelta(minutes=criterion.time_limit_minutes)
+        ticket.deadline_at = ticket.clock_started_at + limit - ticket.active_time
+        ticket.deadline_criterion = criterion
+
+
+def recompute_deadlines() -> int:
+    """Recompute every open ticket's deadline after criteria changed.
+
+    Criteria match on (board, tier) only, so each distinct position of open
+    tickets takes one UPDATE, however many tickets stand there. Returns the
+    number of tickets whose rows were written.
+    """
+    criteria = active_time_criteria()
+    boards = {b.pk: b for b in Board.objects.all()}
+    written = 0
+    with transaction.atomic():
+        positions = Ticket.objects.open().values_list("board_id", "tier").distinct().order_by()
+        for board_id, tier in positions:
+            criterion = time_criterion_for(boards[board_id], tier, criteria)
+            here = Ticket.objects.open().filter(board_id=board_id, tier=tier)
+            if criterion is None:
+                written += here.update(deadline_at=None, deadline_criterion=None)
+                continue
+            remaining = ExpressionWrapper(
+                Value(timedelta(minutes=criterion.time_limit_minutes)) - F("active_time"),
+                output_field=DurationField(),
+            )
+            written += here.filter(clock_started_at__isnull=False).update(
+                deadline_at=F("clock_started_at") + remaining, deadline_criterion=criterion
+            )
+            written += here.filter(clock_started_at__isnull=True).update(deadline_at=None, deadline_criterion=None)
+        touch_boards(boards.keys())
+    return written
+
+
+def touch_boards(board_ids: Iterable[int]) -> None:
+    """Tell open copies of these boards that something on them changed."""
+    ids = set(board_ids)
+    if ids:
+        Board.objects.filter(pk__in=ids).update(revision=F("revision") + 1)
+
+
+# --- Criteria ----------------------------------------------------------------
+
+
+def manual_criteria(ticket: Ticket, direction: str, to_board: Board | None = None) -> list[Criterion]:
+    """The criteria a technician may pick for this ticket in this direction.
+
+    With ``to_board``, only those that lead there (a card dropped on a tab).
+    """
+    found = [
+        c
+        for c in Criterion.objects.manual()
+        .from_position(ticket.board, ticket.tier)
+        .filter(direction=direction)
+        .select_related("to_board")
+        if c.applies_to(ticket.board, ticket.tier)
+    ]
+    if to_board is not None:
+        found = [c for c in found if c.destination(ticket.board, ticket.tier)[0].pk == to_board.pk]
+    return found
+
+
+def condition_holds(criterion: Criterion, ticket: Ticket) -> bool:
+    if criterion.condition == Criterion.Condition.NEEDS_ONSITE:
+        return ticket.needs_onsite
+    if criterion.condition == Criterion.Condition.MISSING_SKILL:
+        return Skill.objects.filter(tickets=ticket).exclude(technicians__boards=ticket.board).exists()
+    return False
+
+
+# --- The door ----------------------------------------------------------------
+
+
+def _destination(ticket: Ticket, criterion: Criterion, entry_column: Column | None = None) -> Position:
+    board, tier = criterion.destination(ticket.board, ticket.tier)
+    if criterion.to_column_id and criterion.to_column.board_id == board.pk:
+        column = criterion.to_column
+    elif board.pk == ticket.board_id:
+        column = ticket.column
+    else:
+        column = entry_column or board.entry_column()
+        if column is None:
+            raise NotAllowed(f"The {board.name} board has no columns to receive tickets.")
+    return Position(board, column, tier)
+
+
+def _apply(
+    ticket: Ticket,
+    to: Position,
+    *,
+    actor,
+    criterion: Criterion | None,
+    direction: str,
+    note: str,
+    now: datetime,
+    criteria: list[Criterion] | None = None,
+) -> Move:
+    """Write one move on a ticket whose row the caller has locked."""
+    move = Move(
+        ticket=ticket,
+        from_board=ticket.board,
+        from_column=ticket.column,
+        from_tier=ticket.tier,
+        to_board=to.board,
+        to_column=to.column,
+        to_tier=to.tier,
+        direction=direction,
+        criterion=criterion,
+        actor=actor,
+        note=note,
+        created_at=now,
+    )
+    old_board_id = ticket.board_id
+
+    _stop_clock(ticket, now)
+    if to.board.pk != old_board_id:
+        ticket.active_time = timedelta(0)
+        ticket.entered_board_at = now
+    if to.column.clock_runs:
+        _start_clock(ticket, now)
+    if to.column.is_done:
+        ticket.resolved_at = ticket.resolved_at or now
+    else:
+        ticket.resolved_at = None
+
+    ticket.board, ticket.column, ticket.tier = to.board, to.column, to.tier
+    ticket.version += 1
+    _set_deadline(ticket, active_time_criteria() if criteria is None else criteria)
+    ticket.save(
+        update_fields=[
+            "board",
+            "column",
+            "tier",
+            "version",
+            "active_time",
+            "clock_started_at",
+            "entered_board_at",
+            "resolved_at",
+            "deadline_at",
+            "deadline_criterion",
+            "updated_at",
+        ]
+    )
+    move.save()
+    touch_boards({old_board_id, to.board.pk})
+    if criterion is not None and direction in (Direction.ESCALATE, Direction.DE_ESCALATE):
+        from .tasks import notify_move
+
+        # robust: a broker that is down is logged, and never undoes the move.
+        transaction.on_commit(partial(notify_move.delay, move.pk), robust=True)
+    return move
+
+
+def _lock(ticket_id: int) -> Ticket:
+    return Ticket.objects.select_for_update(of=("self",)).select_related("board", "column").get(pk=ticket_id)
+
+
+def _check_version(ticket: Ticket, expected_version: int | None) -> None:
+    if expected_version is not None and ticket.version != expected_version:
+        last = ticket.moves.select_related("actor", "to_board", "to_column").order_by("-created_at", "-pk").first()
+        raise Conflict(ticket, last)
+
+
+def move_ticket(
+    ticket: Ticket | int,
+    *,
+    actor,
+    expected_version: int | None,
+    criterion: Criterion | None = None,
+    direction: str | None = None,
+    to_column: Column | None = None,
+    to_tier: int | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Move | None:
+    """Move a ticket, the one way anything does.
+
+    1. Lock the ticket row and compare its version with the one the caller saw
+       (``None`` skips the check: the caller holds fresh state).
+    2. With a criterion: check it is active, applies from this board and tier,
+       and goes in the asked ``direction``; its destination decides board, tier
+       and column. Without one: only a column on the same board and/or a tier.
+    3. Write the Move, update the ticket, recompute its deadline, bump its
+       version, and queue notifications for after the commit.
+
+    Returns the Move, or None when the ticket is already where it was asked to go.
+    """
+    now = now or timezone.now()
+    ticket_id = ticket if isinstance(ticket, int) else ticket.pk
+    with transaction.atomic():
+        locked = _lock(ticket_id)
+        _check_version(locked, expected_version)
+        if criterion is not None:
+            if direction is not None and criterion.direction != direction:
+                raise NotAllowed(
+                    f"“{criterion.name}” is a {criterion.get_direction_display().lower()} criterion, "
+                    f"not {Direction(direction).label.lower()}."
+                )
+            if not criterion.applies_to(locked.board, locked.tier):
+                raise NotAllowed(
+                    f"“{criterion.name}” does not apply to a tier {locked.tier} ticket on {locked.board.name}."
+                )
+            if criterion.trigger == Criterion.Trigger.TIME and actor is not None:
+                raise NotAllowed(f"“{criterion.name}” is fired by the scheduler, not by hand.")
+            to = _destination(locked, criterion)
+            return _apply(
+                locked, to, actor=actor, criterion=criterion, direction=criterion.direction, note=note, now=now
+            )
+
+        column = to_column or locked.column
+        tier = locked.tier if to_tier is None else to_tier
+        if column.board_id != locked.board_id:
+            raise NotAllowed(
+                f"{column.name} is on the {column.board.name} board; moving there needs a criterion "
+                "(escalate, de-escalate or transfer)."
+            )
+        if tier < 1:
+            raise NotAllowed("A tier is a whole number from 1 up.")
+        if column.pk == locked.column_id and tier == locked.tier:
+            return None
+        plain = Direction.ESCALATE if tier > locked.tier else Direction.DE_ESCALATE if tier < locked.tier else ""
+        to = Position(locked.board, column, tier)
+        return _apply(locked, to, actor=actor, criterion=None, direction=plain, note=note, now=now)
+
+
+def open_ticket(ticket: Ticket, *, actor, now: datetime | None = None) -> Ticket:
+    """Put a new (unsaved) ticket on its board: entry column, clock, deadline.
+
+    Records the arrival as the ticket's first Move, then fires any condition
+    criterion the new ticket already meets (e.g. it needs onsite from the start).
+    Required skills, being many-to-many, are added by the caller before it
+    calls ``facts_changed``.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        if ticket.column_id is None:
+            column = ticket.board.entry_column()
+            if column is None:
+                raise NotAllowed(f"The {ticket.board.name} board has no columns yet.")
+            ticket.column = column
+        ticket.created_at = ticket.entered_board_at = now
+        ticket.active_time = timedelta(0)
+        ticket.clock_started_at = now if ticket.column.clock_runs else None
+        ticket.resolved_at = now if ticket.column.is_done else None
+        _set_deadline(ticket, active_time_criteria())
+        ticket.save()
+        Move.objects.create(
+            ticket=ticket,
+            to_board=ticket.board,
+            to_column=ticket.column,
+            to_tier=ticket.tier,
+            actor=actor,
+            note="Opened",
+            created_at=now,
+        )
+        touch_boards([ticket.board_id])
+        fire_conditions(ticket, actor=actor, now=now)
+    return ticket
+
+
+def fire_conditions(ticket: Ticket, *, actor, now: datetime | None = None) -> Move | None:
+    """Fire the first condition criterion this ticket now meets, if any.
+
+    Called on the write that may make a condition true: a ticket opened, its
+    needs-onsite flag or required skills changed. The move is recorded under
+    the actor whose write made it true, naming the criterion.
+    """
+    now = now or timezone.now()
+    ticket.refresh_from_db(fields=["board", "column", "tier", "version", "needs_onsite"])
+    for criterion in (
+        Criterion.objects.active()
+        .filter(trigger=Criterion.Trigger.CONDITION)
+        .from_position(ticket.board, ticket.tier)
+        .select_related("to_board", "to_column")
+    ):
+        if criterion.applies_to(ticket.board, ticket.tier) and condition_holds(criterion, ticket):
+            return move_ticket(ticket, actor=actor, expected_version=None, criterion=criterion, now=now)
+    return None
+
+
+def facts_changed(ticket: Ticket, *, actor, now: datetime | None = None) -> Move | None:
+    """A ticket's facts (needs onsite, required skills) were edited."""
+    touch_boards([ticket.board_id])
+    return fire_conditions(ticket, actor=actor, now=now)
+
+
+# --- The scheduler's sweep -----------------------------------------------------
+
+
+def sweep_once(now: datetime | None = None, *, batch_size: int = 200) -> int:
+    """Escalate one batch of due tickets; return how many were moved.
+
+    1. In one transaction, take up to ``batch_size`` due tickets with
+       ``SELECT … FOR UPDATE SKIP LOCKED``: a row held by a concurrent sweep
+       (or a technician's move) is skipped, never waited on or moved twice.
+    2. Re-check each under the lock: its deadline may have moved since.
+    3. Move it through the door with the criterion that owns the deadline; if
+       that criterion no longer applies, recompute the deadline instead.
+
+    Everything commits together, so a sweep killed midway leaves no half-moves
+    and the next sweep finds the same tickets due.
+    """
+    return _sweep_batch(now or timezone.now(), batch_size)[1]
+
+
+def _sweep_batch(now: datetime, batch_size: int) -> tuple[int, int]:
+    """One batch of the sweep: returns (tickets taken, tickets moved)."""
+    criteria = active_time_criteria()
+    by_pk = {c.pk: c for c in criteria}
+    entry_columns: dict[int, Column | None] = {}
+    moved = 0
+    with transaction.atomic():
+        due = list(
+            Ticket.objects.due(now)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("board", "column")
+            .order_by("deadline_at", "pk")[:batch_size]
+        )
+        for ticket in due:
+            criterion = by_pk.get(ticket.deadline_criterion_id)
+            if criterion is None or not criterion.applies_to(ticket.board, ticket.tier):
+                # The criterion changed under us: the ticket is no longer due
+                # for it. Recompute so the sweep does not meet it again.
+                _set_deadline(ticket, criteria)
+                ticket.save(update_fields=["deadline_at", "deadline_criterion"])
+                continue
+            target = criterion.to_board_id or ticket.board_id
+            if target not in entry_columns:
+                entry_columns[target] = (criterion.to_board or ticket.board).entry_column()
+            to = _destination(ticket, criterion, entry_column=entry_columns[target])
+            _apply(
+                ticket,
+                to,
+                actor=None,
+                criterion=criterion,
+                direction=criterion.direction,
+                note=f"Time limit of {criterion.time_limit_minutes} active minutes reached.",
+                now=now,
+                criteria=criteria,
+            )
+            moved += 1
+    return len(due), moved
+
+
+def due_count(now: datetime | None = None) -> int:
+    return Ticket.objects.due(now or timezone.now()).count()
+
+
+def sweep(now: datetime | None = None, *, batch_size: int = 200, max_batches: int = 1000) -> int:
+    """Sweep until nothing is due. Returns the number of tickets moved."""
+    now = now or timezone.now()
+    total = 0
+    for _ in range(max_batches):
+        taken, moved = _sweep_batch(now, batch_size)
+        total += moved
+        if taken == 0:
+            break
+    return total
