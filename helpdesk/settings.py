@@ -208,11 +208,12 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # A static schedule. The sweep expires before the next one is due so a beat
 # that was down (or runs twice) never piles up a backlog of sweeps.
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "sweep-due-tickets": {
         "task": "routing.tasks.sweep_due_tickets",
-        "schedule": 60.0,
-        "options": {"expires": 55},
+        "schedule": float(SWEEP_INTERVAL_SECONDS),
+        "options": {"expires": max(SWEEP_INTERVAL_SECONDS - 5, 1)},
     },
 }
 
