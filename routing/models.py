@@ -182,12 +182,16 @@ class Move(models.Model):
         indexes = [models.Index(fields=["ticket", "created_at"], name="move_ticket_timeline_idx")]
 
     def __str__(self) -> str:
+        if self.from_board_id is None:
+            return f"{self.ticket.number}: opened on {self.to_board}"
         return f"{self.ticket.number}: {self.from_board} → {self.to_board}"
 
     @property
     def actor_name(self) -> str:
         if self.actor is None:
-            return "the scheduler"
+            # Only the sweep moves with a criterion and no person; a ticket
+            # opened with no person came from an integration (monitoring, mail).
+            return "the scheduler" if self.criterion_id else "the system"
         return self.actor.get_full_name() or self.actor.username
 
     def save(self, *args, **kwargs) -> None:

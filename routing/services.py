@@ -15,13 +15,12 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.db import transaction
-from django.db.models import DurationField, ExpressionWrapper, F, Value
+from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Value
 from django.utils import timezone
 
-from boards.models import Board, Column, Skill, Ticket
+from boards.models import Board, Column, Skill, Technician, Ticket
 
 from .models import Criterion, Direction, Move
 
@@ -135,9 +134,10 @@ def recompute_deadlines() -> int:
 
 def touch_boards(board_ids: Iterable[int]) -> None:
     """Tell open copies of these boards that something on them changed."""
-    ids = set(board_ids)
-    if ids:
-        Board.objects.filter(pk__in=ids).update(revision=F("revision") + 1)
+    # One row at a time in pk order: two transactions bumping overlapping sets
+    # of boards then take the row locks in the same order and cannot deadlock.
+    for board_id in sorted(set(board_ids)):
+        Board.objects.filter(pk=board_id).update(revision=F("revision") + 1)
 
 
 # --- Criteria ----------------------------------------------------------------
@@ -165,7 +165,8 @@ def condition_holds(criterion: Criterion, ticket: Ticket) -> bool:
     if criterion.condition == Criterion.Condition.NEEDS_ONSITE:
         return ticket.needs_onsite
     if criterion.condition == Criterion.Condition.MISSING_SKILL:
-        return Skill.objects.filter(tickets=ticket).exclude(technicians__boards=ticket.board).exists()
+        staffed = Technician.objects.filter(boards=ticket.board, user__is_active=True, skills=OuterRef("pk"))
+        return Skill.objects.filter(tickets=ticket).exclude(Exists(staffed)).exists()
     return False
 
 
@@ -195,8 +196,13 @@ def _apply(
     note: str,
     now: datetime,
     criteria: list[Criterion] | None = None,
+    touched: set[int] | None = None,
 ) -> Move:
-    """Write one move on a ticket whose row the caller has locked."""
+    """Write one move on a ticket whose row the caller has locked.
+
+    Two writes (the ticket, the Move) and, unless the caller collects them in
+    ``touched`` to bump once per batch (the sweep), one board revision bump.
+    """
     move = Move(
         ticket=ticket,
         from_board=ticket.board,
@@ -243,22 +249,44 @@ def _apply(
         ]
     )
     move.save()
-    touch_boards({old_board_id, to.board.pk})
-    if criterion is not None and direction in (Direction.ESCALATE, Direction.DE_ESCALATE):
+    if touched is None:
+        touch_boards({old_board_id, to.board.pk})
+    else:
+        touched.update((old_board_id, to.board.pk))
+    if criterion is not None:
         from .tasks import notify_move
 
-        # robust: a broker that is down is logged, and never undoes the move.
-        transaction.on_commit(partial(notify_move.delay, move.pk), robust=True)
+        # After the commit, and robust: a broker that is down is logged and
+        # never undoes the move nor stops the batch's other notifications.
+        # A lambda, not functools.partial: Django logs a robust callback's
+        # failure with func.__qualname__, which a partial lacks, so the logging
+        # itself would raise and skip every callback after it.
+        move_id = move.pk
+        transaction.on_commit(lambda: notify_move.delay(move_id), robust=True)
     return move
 
 
 def _lock(ticket_id: int) -> Ticket:
-    return Ticket.objects.select_for_update(of=("self",)).select_related("board", "column").get(pk=ticket_id)
+    """Lock the ticket's row, then read it with its board and column.
+
+    Two statements on purpose. Were the joins in the locking statement, a
+    session that had to wait for the lock would see PostgreSQL re-check the
+    now-updated ticket against the board and column rows it read *before*
+    waiting (READ COMMITTED's EvalPlanQual): if the holder moved the ticket to
+    another column or board, the join no longer matches and the ticket seems
+    not to exist — a 500 where the technician should get a Conflict. Once the
+    lock is ours, the second statement reads the latest committed row.
+    """
+    Ticket.objects.select_for_update().filter(pk=ticket_id).values_list("pk", flat=True).get()
+    return Ticket.objects.select_related("board", "column").get(pk=ticket_id)
 
 
 def _check_version(ticket: Ticket, expected_version: int | None) -> None:
     if expected_version is not None and ticket.version != expected_version:
-        last = ticket.moves.select_related("actor", "to_board", "to_column").order_by("-created_at", "-pk").first()
+        # By pk, not created_at: moves of one ticket are written under its row
+        # lock, so pk order is commit order, while created_at is the caller's
+        # ``now`` (a backdated import, the sweep's batch start).
+        last = ticket.moves.select_related("actor", "to_board", "to_column").order_by("-pk").first()
         raise Conflict(ticket, last)
 
 
@@ -292,6 +320,14 @@ def move_ticket(
         locked = _lock(ticket_id)
         _check_version(locked, expected_version)
         if criterion is not None:
+            # The caller's copy may be stale: a manager may have switched the
+            # criterion off or retargeted it since the dialog was drawn.
+            try:
+                criterion = Criterion.objects.select_related("to_board", "to_column").get(pk=criterion.pk)
+            except Criterion.DoesNotExist:
+                raise NotAllowed("That criterion no longer exists.") from None
+            if not criterion.active:
+                raise NotAllowed(f"“{criterion.name}” is switched off.")
             if direction is not None and criterion.direction != direction:
                 raise NotAllowed(
                     f"“{criterion.name}” is a {criterion.get_direction_display().lower()} criterion, "
@@ -365,18 +401,32 @@ def fire_conditions(ticket: Ticket, *, actor, now: datetime | None = None) -> Mo
     Called on the write that may make a condition true: a ticket opened, its
     needs-onsite flag or required skills changed. The move is recorded under
     the actor whose write made it true, naming the criterion.
+
+    The conditions are read under the ticket's row lock, so two saves racing
+    on one ticket give one move (the second finds it already on Support), not
+    a NotAllowed for a criterion that no longer applies. After a move the
+    caller's ``ticket`` is refreshed, so it shows where the ticket is now.
     """
     now = now or timezone.now()
-    ticket.refresh_from_db(fields=["board", "column", "tier", "version", "needs_onsite"])
-    for criterion in (
-        Criterion.objects.active()
-        .filter(trigger=Criterion.Trigger.CONDITION)
-        .from_position(ticket.board, ticket.tier)
-        .select_related("to_board", "to_column")
-    ):
-        if criterion.applies_to(ticket.board, ticket.tier) and condition_holds(criterion, ticket):
-            return move_ticket(ticket, actor=actor, expected_version=None, criterion=criterion, now=now)
-    return None
+    move = None
+    with transaction.atomic():
+        locked = _lock(ticket.pk)
+        for criterion in (
+            Criterion.objects.active()
+            .filter(trigger=Criterion.Trigger.CONDITION)
+            .from_position(locked.board, locked.tier)
+            .select_related("to_board", "to_column")
+            .order_by("position", "pk")
+        ):
+            if criterion.applies_to(locked.board, locked.tier) and condition_holds(criterion, locked):
+                to = _destination(locked, criterion)
+                move = _apply(
+                    locked, to, actor=actor, criterion=criterion, direction=criterion.direction, note="", now=now
+                )
+                break
+    if move is not None:
+        ticket.refresh_from_db()
+    return move
 
 
 def facts_changed(ticket: Ticket, *, actor, now: datetime | None = None) -> Move | None:
@@ -394,41 +444,61 @@ def sweep_once(now: datetime | None = None, *, batch_size: int = 200) -> int:
     1. In one transaction, take up to ``batch_size`` due tickets with
        ``SELECT … FOR UPDATE SKIP LOCKED``: a row held by a concurrent sweep
        (or a technician's move) is skipped, never waited on or moved twice.
-    2. Re-check each under the lock: its deadline may have moved since.
-    3. Move it through the door with the criterion that owns the deadline; if
-       that criterion no longer applies, recompute the deadline instead.
+    2. Re-check each under the lock against the criteria as they are now: a
+       manager may have raised a limit or switched a criterion off without
+       recomputing deadlines. A ticket no longer due gets its new deadline.
+    3. Move the rest through the door with the criterion that owns the
+       deadline: two writes per ticket, and one board bump for the batch.
 
     Everything commits together, so a sweep killed midway leaves no half-moves
     and the next sweep finds the same tickets due.
     """
-    return _sweep_batch(now or timezone.now(), batch_size)[1]
+    return _sweep_batch(now or timezone.now(), batch_size, stuck=set())[1]
 
 
-def _sweep_batch(now: datetime, batch_size: int) -> tuple[int, int]:
-    """One batch of the sweep: returns (tickets taken, tickets moved)."""
+def _sweep_batch(now: datetime, batch_size: int, stuck: set[int]) -> tuple[int, int]:
+    """One batch of the sweep: returns (tickets taken, tickets moved).
+
+    ``stuck`` collects tickets whose move cannot be made (the target board has
+    no column to receive them); later batches of the same sweep leave them
+    out, so one misconfigured criterion cannot stop every other escalation.
+    They stay due, and every sweep logs them until a manager fixes the board.
+    """
     criteria = active_time_criteria()
-    by_pk = {c.pk: c for c in criteria}
     entry_columns: dict[int, Column | None] = {}
+    touched: set[int] = set()
     moved = 0
     with transaction.atomic():
-        due = list(
+        # Locks only ticket rows (``of``). A row that another session changed
+        # between our snapshot and our lock is re-checked by PostgreSQL, joins
+        # included; if its column changed it drops out of this batch and is
+        # taken, if still due, by the next one.
+        due = (
             Ticket.objects.due(now)
             .select_for_update(skip_locked=True, of=("self",))
             .select_related("board", "column")
-            .order_by("deadline_at", "pk")[:batch_size]
+            .order_by("deadline_at", "pk")
         )
+        if stuck:
+            due = due.exclude(pk__in=stuck)
+        due = list(due[:batch_size])
         for ticket in due:
-            criterion = by_pk.get(ticket.deadline_criterion_id)
-            if criterion is None or not criterion.applies_to(ticket.board, ticket.tier):
-                # The criterion changed under us: the ticket is no longer due
-                # for it. Recompute so the sweep does not meet it again.
-                _set_deadline(ticket, criteria)
-                ticket.save(update_fields=["deadline_at", "deadline_criterion"])
+            stored = (ticket.deadline_at, ticket.deadline_criterion_id)
+            _set_deadline(ticket, criteria)
+            criterion = ticket.deadline_criterion
+            if criterion is None or ticket.deadline_at > now:
+                if (ticket.deadline_at, ticket.deadline_criterion_id) != stored:
+                    ticket.save(update_fields=["deadline_at", "deadline_criterion"])
                 continue
             target = criterion.to_board_id or ticket.board_id
             if target not in entry_columns:
                 entry_columns[target] = (criterion.to_board or ticket.board).entry_column()
-            to = _destination(ticket, criterion, entry_column=entry_columns[target])
+            try:
+                to = _destination(ticket, criterion, entry_column=entry_columns[target])
+            except NotAllowed as exc:
+                log.error("sweep cannot move %s with “%s”: %s", ticket.number, criterion.name, exc)
+                stuck.add(ticket.pk)
+                continue
             _apply(
                 ticket,
                 to,
@@ -438,8 +508,10 @@ def _sweep_batch(now: datetime, batch_size: int) -> tuple[int, int]:
                 note=f"Time limit of {criterion.time_limit_minutes} active minutes reached.",
                 now=now,
                 criteria=criteria,
+                touched=touched,
             )
             moved += 1
+        touch_boards(touched)
     return len(due), moved
 
 
@@ -451,8 +523,9 @@ def sweep(now: datetime | None = None, *, batch_size: int = 200, max_batches: in
     """Sweep until nothing is due. Returns the number of tickets moved."""
     now = now or timezone.now()
     total = 0
+    stuck: set[int] = set()
     for _ in range(max_batches):
-        taken, moved = _sweep_batch(now, batch_size)
+        taken, moved = _sweep_batch(now, batch_size, stuck)
         total += moved
         if taken == 0:
             break

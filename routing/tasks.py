@@ -9,9 +9,11 @@ from django.conf import settings
 from django.core.mail import send_mail
 
 from . import services
-from .models import Move
+from .models import Direction, Move
 
 log = logging.getLogger(__name__)
+
+VERBS = {Direction.ESCALATE: "escalated", Direction.DE_ESCALATE: "de-escalated", Direction.TRANSFER: "transferred"}
 
 
 @shared_task(name="routing.tasks.sweep_due_tickets")
@@ -30,10 +32,21 @@ def sweep_due_tickets() -> int:
     max_retries=5,
 )
 def notify_move(move_id: int) -> int:
-    """Email the technicians who work the board a ticket was moved to."""
-    move = Move.objects.select_related("ticket", "criterion", "to_board", "to_column", "from_board", "actor").get(
-        pk=move_id
+    """Email the technicians who work the board a ticket was moved to.
+
+    Returns the number of emails sent. The move is committed before this is
+    queued, so a failure here (retried on OSError, SMTP errors included) can
+    only lose an email, never the move.
+    """
+    move = (
+        Move.objects.select_related("ticket", "criterion", "to_board", "to_column", "from_board", "actor")
+        .filter(pk=move_id)
+        .first()
     )
+    if move is None:
+        # The ticket (and its moves) was deleted before the worker got here.
+        log.info("move %s is gone; nothing to notify", move_id)
+        return 0
     recipients = sorted(
         set(
             move.to_board.technicians.filter(user__is_active=True)
@@ -45,7 +58,7 @@ def notify_move(move_id: int) -> int:
     if not recipients:
         return 0
     ticket = move.ticket
-    verb = move.get_direction_display().lower() + "d" if move.direction else "moved"
+    verb = VERBS.get(move.direction, "moved")
     subject = f"[Switchback] {ticket.number} {verb} to {move.to_board.name}: {ticket.title}"
     lines = [
         f"{ticket.number} {ticket.title}",

@@ -23,6 +23,9 @@ REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in ("1", "true
 def pytest_configure(config):
     if REQUIRE_SERVICES and not (USING_POSTGRES and USING_REDIS):
         raise pytest.UsageError("REQUIRE_SERVICES is set but DATABASE_URL/REDIS_URL are not PostgreSQL/Redis.")
+    # PBKDF2 costs ~0.3 s per account and the tests make many; what is hashed
+    # how is Django's business, not ours.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -37,14 +40,24 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _celery_eager(request):
-    """Run tasks in-process unless a test drives a real worker (``real_celery``)."""
+    """Run tasks in-process unless a test drives a real worker (``real_celery``).
+
+    Also restores Celery's process-wide "inside a task" flag: an eager task
+    sets it while it runs, and two threads running eager tasks at once (the
+    concurrency tests) can leave it set, after which ``result.get()`` in a
+    later test refuses to wait for a real worker.
+    """
+    from celery import _state
+
     from helpdesk.celery import app
 
     eager = "real_celery" not in request.fixturenames
     previous = app.conf.task_always_eager
+    join_will_block = _state.task_join_will_block()
     app.conf.task_always_eager = eager
     yield
     app.conf.task_always_eager = previous
+    _state._set_task_join_will_block(join_will_block)
 
 
 @pytest.fixture

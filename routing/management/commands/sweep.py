@@ -25,7 +25,7 @@ class Command(BaseCommand):
             for ticket in due:
                 self.stdout.write(
                     f"{ticket.number} {ticket.board.name} tier {ticket.tier}: "
-                    f"{ticket.deadline_criterion} fired at {ticket.deadline_at:%Y-%m-%d %H:%M}"
+                    f"{ticket.deadline_criterion} fired at {timezone.localtime(ticket.deadline_at):%Y-%m-%d %H:%M}"
                 )
             self.stdout.write(f"{len(due)} ticket(s) due; nothing moved (dry run).")
             return
