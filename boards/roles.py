@@ -1,4 +1,9 @@
-"""The two roles and their model permissions."""
+"""The two roles, their model permissions, and how a person is given one.
+
+Technicians work tickets through the boards and never reach admin. Managers
+run the desk: they are staff, and admin is where they edit boards, columns,
+criteria and people. Moves stay read-only for everyone (see routing.admin).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,11 @@ TECHNICIAN_PERMISSIONS = [
 # Managers run the desk: everything on boards and criteria; moves stay read-only.
 MANAGER_APPS = ("boards", "routing")
 MANAGER_EXCLUDED = {"routing.add_move", "routing.change_move", "routing.delete_move"}
+# People: managers add and edit accounts (deactivate rather than delete, so a
+# Move's actor is never lost) and may see the groups, but not redefine them.
+MANAGER_AUTH_PERMISSIONS = ["auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group"]
+
+ROLES = {TECHNICIANS_GROUP, MANAGERS_GROUP}
 
 
 def _perms(codes: list[str]) -> list[Permission]:
@@ -36,6 +46,7 @@ def _perms(codes: list[str]) -> list[Permission]:
 
 
 def ensure_roles(sender=None, **kwargs) -> None:
+    """(Re)make both groups with their permissions; safe to call at any time."""
     technicians, _ = Group.objects.get_or_create(name=TECHNICIANS_GROUP)
     technicians.permissions.set(_perms(TECHNICIAN_PERMISSIONS))
     managers, _ = Group.objects.get_or_create(name=MANAGERS_GROUP)
@@ -44,7 +55,22 @@ def ensure_roles(sender=None, **kwargs) -> None:
         for p in Permission.objects.filter(content_type__app_label__in=MANAGER_APPS).select_related("content_type")
         if f"{p.content_type.app_label}.{p.codename}" not in MANAGER_EXCLUDED
     ]
-    manager_perms += list(
-        Permission.objects.filter(content_type__app_label="auth", codename__in=["view_user", "change_user", "add_user"])
-    )
+    manager_perms += _perms(MANAGER_AUTH_PERMISSIONS)
     managers.permissions.set(manager_perms)
+
+
+def assign_role(user, role: str) -> None:
+    """Put a user in one role: its group, and staff status to match.
+
+    Managers must be staff to reach admin; technicians must not be, so a
+    technician account can never open admin whatever permissions it holds.
+    """
+    if role not in ROLES:
+        raise ValueError(f"Unknown role {role!r}; use {TECHNICIANS_GROUP!r} or {MANAGERS_GROUP!r}.")
+    ensure_roles()
+    user.groups.remove(*Group.objects.filter(name__in=ROLES - {role}))
+    user.groups.add(Group.objects.get(name=role))
+    is_staff = role == MANAGERS_GROUP or user.is_superuser
+    if user.is_staff != is_staff:
+        user.is_staff = is_staff
+        user.save(update_fields=["is_staff"])

@@ -1,0 +1,172 @@
+"""Admin for criteria (which managers tune) and moves (which nobody edits).
+
+Every open ticket's deadline depends on the active time criteria, so any
+admin write to criteria recomputes deadlines — once per request, inside the
+request's transaction, so the sweep never sees a committed criterion with
+stale deadlines.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import router, transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from boards.models import Column
+
+from . import services
+from .models import Criterion, Move
+
+
+@admin.register(Criterion)
+class CriterionAdmin(admin.ModelAdmin):
+    list_display = ["name", "direction", "fires", "origin", "destination", "time_limit_minutes", "active", "position"]
+    list_display_links = ["name"]
+    list_editable = ["time_limit_minutes", "active", "position"]
+    list_filter = ["direction", "trigger", "active", "from_board", "to_board"]
+    list_select_related = ["from_board", "to_board"]
+    search_fields = ["name", "description"]
+    ordering = ["position", "name"]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "direction", "active", "position"]}),
+        (
+            "When it fires",
+            {
+                "fields": ["trigger", "time_limit_minutes", "condition"],
+                "description": "A time criterion needs a limit in active minutes; "
+                "a condition criterion names its condition; a manual one needs neither.",
+            },
+        ),
+        ("From", {"fields": ["from_board", "from_tier"]}),
+        ("To", {"fields": ["to_board", "to_tier", "to_column"]}),
+    ]
+
+    @admin.display(description="Trigger", ordering="trigger")
+    def fires(self, criterion: Criterion) -> str:
+        if criterion.trigger == Criterion.Trigger.CONDITION:
+            return f"Condition: {criterion.get_condition_display().lower()}" if criterion.condition else "Condition"
+        return criterion.trigger.capitalize()
+
+    @admin.display(description="From", ordering="from_board__position")
+    def origin(self, criterion: Criterion) -> str:
+        board = criterion.from_board.name if criterion.from_board_id else "Any board"
+        return board if criterion.from_tier is None else f"{board} · tier {criterion.from_tier}"
+
+    @admin.display(description="To", ordering="to_board__position")
+    def destination(self, criterion: Criterion) -> str:
+        board = criterion.to_board.name if criterion.to_board_id else "Same board"
+        return board if criterion.to_tier is None else f"{board} · tier {criterion.to_tier}"
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "to_column":
+            # Column names include their board's: one query, not one per option.
+            kwargs["queryset"] = Column.objects.select_related("board")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    # Deadlines are recomputed once, at the end of any view that changed a
+    # criterion. The flag lives on the request: one admin instance serves all.
+    def _criteria_changed(self, request: HttpRequest) -> None:
+        request._switchback_criteria_changed = True
+
+    def _recompute_after(self, view, request: HttpRequest, *args, **kwargs):
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            request._switchback_criteria_changed = False
+            response = view(request, *args, **kwargs)
+            if request._switchback_criteria_changed:
+                services.recompute_deadlines()
+        return response
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._recompute_after(super().changeform_view, request, object_id, form_url, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        # Covers list_editable saves and the "delete selected" action.
+        return self._recompute_after(super().changelist_view, request, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._recompute_after(super().delete_view, request, object_id, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: Criterion, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        self._criteria_changed(request)
+
+    def delete_model(self, request: HttpRequest, obj: Criterion) -> None:
+        super().delete_model(request, obj)
+        self._criteria_changed(request)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        super().delete_queryset(request, queryset)
+        self._criteria_changed(request)
+
+
+class ActorFilter(admin.SimpleListFilter):
+    title = "made by"
+    parameter_name = "by"
+
+    def lookups(self, request, model_admin):
+        return [("scheduler", "The scheduler"), ("person", "A person")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "scheduler":
+            return queryset.filter(actor__isnull=True)
+        if self.value() == "person":
+            return queryset.filter(actor__isnull=False)
+        return queryset
+
+
+@admin.register(Move)
+class MoveAdmin(admin.ModelAdmin):
+    """The record of every move: searchable, filterable, never changed."""
+
+    list_display = [
+        "created_at",
+        "ticket",
+        "from_board",
+        "to_board",
+        "to_column",
+        "tier_change",
+        "direction",
+        "criterion",
+        "who",
+    ]
+    list_filter = ["direction", "criterion", "to_board", "from_board", ActorFilter]
+    list_select_related = ["ticket", "from_board", "to_board", "to_column__board", "criterion", "actor"]
+    search_fields = ["ticket__title", "note", "criterion__name", "actor__username"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-pk"]
+    fields = [
+        "created_at",
+        "ticket",
+        "from_board",
+        "from_column",
+        "from_tier",
+        "to_board",
+        "to_column",
+        "to_tier",
+        "direction",
+        "criterion",
+        "who",
+        "note",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Tier")
+    def tier_change(self, move: Move) -> str:
+        if move.from_tier is None or move.from_tier == move.to_tier:
+            return str(move.to_tier)
+        return f"{move.from_tier} → {move.to_tier}"
+
+    @admin.display(description="By", ordering="actor__username")
+    def who(self, move: Move) -> str:
+        return move.actor_name
+
+    # Append-only, for superusers too.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Move | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Move | None = None) -> bool:
+        return False

@@ -1,0 +1,81 @@
+"""Login is required everywhere but the login page.
+
+The URL patterns are enumerated from the resolver, so a view added later is
+covered without touching this file.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.converters import IntConverter, PathConverter, SlugConverter, StringConverter, UUIDConverter
+
+# Views that must answer a stranger (the login page itself).
+PUBLIC = {"login"}
+# Namespaces with their own login (admin sends strangers to the same login flow).
+SKIPPED_NAMESPACES = {"admin"}
+
+# Plausible values for URL keyword arguments, by name first, then by converter.
+BY_NAME = {"slug": "triage", "board": "triage", "direction": "escalate", "pk": 1, "ticket": 1, "column": 1}
+BY_CONVERTER = {
+    IntConverter: 1,
+    SlugConverter: "triage",
+    StringConverter: "escalate",
+    PathConverter: "x",
+    UUIDConverter: "00000000-0000-0000-0000-000000000000",
+}
+
+
+def _named_patterns(patterns=None, namespace: str = "") -> list[tuple[str, URLPattern]]:
+    found = []
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace in SKIPPED_NAMESPACES:
+                continue
+            prefix = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            found += _named_patterns(entry.url_patterns, prefix)
+        elif entry.name:
+            found.append((f"{namespace}{entry.name}", entry))
+    return found
+
+
+def _kwargs(pattern: URLPattern) -> dict:
+    converters = pattern.pattern.converters
+    return {name: BY_NAME.get(name, BY_CONVERTER.get(type(converter), "x")) for name, converter in converters.items()}
+
+
+PRIVATE = [(name, pattern) for name, pattern in _named_patterns() if name not in PUBLIC]
+
+
+def test_the_app_has_private_pages():
+    names = {name for name, _ in PRIVATE}
+    assert {"home", "board", "ticket"} <= names
+
+
+@pytest.mark.parametrize(("name", "pattern"), PRIVATE, ids=[name for name, _ in PRIVATE])
+def test_anonymous_visitor_is_sent_to_login(client, desk, name, pattern):
+    url = reverse(name, kwargs=_kwargs(pattern))
+    for method in (client.get, client.post):
+        response = method(url)
+        assert response.status_code == 302, (name, method.__name__)
+        assert response.url.startswith(reverse("login") + "?next="), (name, response.url)
+
+
+def test_anonymous_admin_is_sent_to_a_login(client, db):
+    response = client.get(reverse("admin:boards_ticket_changelist"))
+    assert response.status_code == 302
+    assert "login" in response.url
+
+
+def test_login_page_answers(client, db):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert 'name="password"' in response.text
+
+
+def test_logging_in_reaches_home(client, tier1):
+    from tests.factories import PASSWORD
+
+    response = client.post(reverse("login"), {"username": "tess", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 200
