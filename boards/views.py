@@ -1,19 +1,829 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+"""The boards in the browser: home, the kanban, the ticket drawer and the move dialog.
 
-from .models import Board, Ticket
+Views parse input, check permission through the getters below and delegate:
+moves to ``routing.services`` (the one door), other ticket writes to
+``boards.services``. A plain request gets a full page, or after a POST a
+redirect back with a message, so everything works with JavaScript off. An htmx
+request gets HTML fragments: the target's partial, plus out-of-band partials
+for the other parts of the screen one action changes (the board's columns, the
+open drawer, the messages, the dialog).
+
+Who may do what: every technician may look at every board (the tabs are also
+drop targets for escalations), but only the boards they work show move and
+edit controls, and only there do the write endpoints answer (403 otherwise).
+A ticket's drawer opens for those who work its board, managers, and its
+assignee; anyone else gets a 404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import chain
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Max, Q
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from routing.models import Criterion, Direction, Move
+from routing.services import MoveError, manual_criteria, move_ticket
+
+from . import services
+from .forms import BoardFilters, CriterionForm, MoveForm, NoteForm, QuickAddForm, ResolveForm, TicketUpdateForm
+from .models import Board, Column, Note, Skill, Technician, Ticket, is_manager
+from .templatetags.board_tags import countdown_badge
+
+# The done column shows tickets closed in the last week, at most DONE_LIMIT of
+# them, so the board page stays small however long the desk has been running.
+DONE_WINDOW = timedelta(days=7)
+DONE_LIMIT = 30
+DONE_PAGE_SIZE = 50
+
+DIRECTION_VERBS = {
+    Direction.ESCALATE: "escalated",
+    Direction.DE_ESCALATE: "de-escalated",
+    Direction.TRANSFER: "transferred",
+}
 
 
+# --- Permission-checked getters ------------------------------------------------
+
+
+def _worked_board_ids(request: HttpRequest) -> frozenset[int] | None:
+    """The boards the user works, or None for a manager (every board). Once per request."""
+    if not hasattr(request, "_switchback_boards"):
+        if is_manager(request.user):
+            request._switchback_boards = None
+        else:
+            request._switchback_boards = frozenset(Board.objects.for_user(request.user).values_list("pk", flat=True))
+    return request._switchback_boards
+
+
+def _can_work(request: HttpRequest, board_id: int) -> bool:
+    worked = _worked_board_ids(request)
+    return worked is None or board_id in worked
+
+
+def _can_view(request: HttpRequest, ticket: Ticket) -> bool:
+    return _can_work(request, ticket.board_id) or ticket.assignee_id == request.user.pk
+
+
+def _ticket_queryset():
+    return Ticket.objects.select_related("board", "column", "client", "assignee", "deadline_criterion")
+
+
+def _get_ticket_for_user(request: HttpRequest, pk: int) -> Ticket:
+    """A ticket the user may look at; 404 for one on another board."""
+    ticket = get_object_or_404(_ticket_queryset(), pk=pk)
+    if not _can_view(request, ticket):
+        raise Http404("No ticket with that number on your boards.")
+    return ticket
+
+
+def _get_ticket_for_change(request: HttpRequest, pk: int) -> Ticket:
+    """A ticket the user may move or edit; 403 when it is on a board they do not work."""
+    ticket = get_object_or_404(_ticket_queryset(), pk=pk)
+    if not _can_work(request, ticket.board_id):
+        raise PermissionDenied(f"{ticket.number} is on the {ticket.board.name} board, which you do not work.")
+    return ticket
+
+
+# --- URLs, filters and where the browser is ------------------------------------
+
+_SENTINEL = 918273645
+
+
+def _url_pattern(name: str, *rest: str) -> str:
+    """A reversed URL with a ``{}`` where the ticket number goes: one reverse per page, not per card."""
+    return reverse(name, args=[_SENTINEL, *rest]).replace(str(_SENTINEL), "{}")
+
+
+def _board_url(board: Board, filters: BoardFilters | None = None) -> str:
+    query = filters.query() if filters else ""
+    return board.get_absolute_url() + (f"?{query}" if query else "")
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    """Where a plain form goes back to: its `next` field, else the page it was posted from, on this site only."""
+    for url in (request.POST.get("next"), request.GET.get("next"), request.headers.get("Referer")):
+        if url and url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return url
+    return fallback
+
+
+@dataclass
+class Screen:
+    """What the browser that sent an htmx request shows: a board (with filters) or a ticket page."""
+
+    board: Board | None = None
+    filters: BoardFilters = field(default_factory=BoardFilters)
+    ticket_pk: int | None = None
+    path: str = ""
+
+
+def _screen(request: HttpRequest) -> Screen:
+    path = request.htmx.current_url_abs_path if request.htmx else None
+    if not path:
+        return Screen()
+    parts = urlsplit(path)
+    try:
+        match = resolve(parts.path)
+    except Resolver404:
+        return Screen(path=path)
+    if match.url_name == "board":
+        board = Board.objects.filter(slug=match.kwargs["slug"]).first()
+        return Screen(board=board, filters=BoardFilters.from_query(QueryDict(parts.query)), path=path)
+    if match.url_name == "ticket":
+        return Screen(ticket_pk=match.kwargs["pk"], path=path)
+    return Screen(path=path)
+
+
+# --- Reading a board -------------------------------------------------------------
+
+
+@dataclass
+class Card:
+    """What a card shows. Built from plain rows (``.values()``): a board has hundreds."""
+
+    pk: int
+    version: int
+    column_id: int
+    priority: int
+    tier: int
+    title: str
+    client: str
+    assignee: str
+    done: bool
+    countdown: str
+    url: str
+    move_url: str
+    escalate_url: str
+    de_escalate_url: str
+    can_move: bool
+    can_escalate: bool
+    can_de_escalate: bool
+    column_options: str
+
+
+# The fields a card needs, read as plain rows rather than model instances
+# (a tenth of the cost for a few hundred cards).
+CARD_FIELDS = (
+    "pk",
+    "title",
+    "version",
+    "priority",
+    "tier",
+    "column_id",
+    "deadline_at",
+    "deadline_criterion_id",
+    "clock_started_at",
+    "resolved_at",
+    "client__name",
+    "assignee__username",
+    "assignee__first_name",
+    "assignee__last_name",
+)
+
+
+@dataclass
+class ColumnView:
+    column: Column
+    cards: list[Card]
+    more: bool = False
+
+    @property
+    def over_limit(self) -> bool:
+        return bool(self.column.wip_limit) and len(self.cards) > self.column.wip_limit
+
+
+class _CriteriaIndex:
+    """Active criteria read once per page: which manual directions a card offers, time limits.
+
+    Mirrors ``routing.services.manual_criteria`` (manual or condition trigger,
+    from this board or any, from this tier or any, and actually changing
+    something) without a query per card.
+    """
+
+    def __init__(self) -> None:
+        criteria = list(Criterion.objects.active().select_related("to_board"))
+        self.limits = {c.pk: c.time_limit_minutes for c in criteria if c.trigger == Criterion.Trigger.TIME}
+        self.manual = [c for c in criteria if c.trigger != Criterion.Trigger.TIME]
+        self._directions: dict[tuple[int, int], frozenset[str]] = {}
+
+    def directions(self, board: Board, tier: int) -> frozenset[str]:
+        key = (board.pk, tier)
+        if key not in self._directions:
+            self._directions[key] = frozenset(
+                c.direction
+                for c in self.manual
+                if c.from_board_id in (None, board.pk) and c.from_tier in (None, tier) and c.applies_to(board, tier)
+            )
+        return self._directions[key]
+
+
+class _CardMaker:
+    """Builds the cards of one board; the lookups every card shares are made once."""
+
+    def __init__(self, request: HttpRequest, board: Board, columns: list[Column], now: datetime) -> None:
+        self.board = board
+        self.now = now
+        self.can_move = _can_work(request, board.pk)
+        self.criteria = _CriteriaIndex()
+        # The <option>s of a card's column select, once per column rather than per card.
+        self.options = {
+            current.pk: format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                ((c.pk, " selected" if c.pk == current.pk else "", c.name) for c in columns),
+            )
+            for current in columns
+        }
+        self.urls = {
+            "url": _url_pattern("ticket"),
+            "move_url": _url_pattern("ticket_move"),
+            "escalate_url": _url_pattern("ticket_criteria", Direction.ESCALATE),
+            "de_escalate_url": _url_pattern("ticket_criteria", Direction.DE_ESCALATE),
+        }
+
+    def make(self, row: dict) -> Card:
+        is_open = row["resolved_at"] is None
+        directions = self.criteria.directions(self.board, row["tier"]) if self.can_move and is_open else frozenset()
+        assignee = ""
+        if row["assignee__username"]:
+            full = f"{row['assignee__first_name']} {row['assignee__last_name']}".strip()
+            assignee = full or row["assignee__username"]
+        pk = row["pk"]
+        return Card(
+            pk=pk,
+            version=row["version"],
+            column_id=row["column_id"],
+            priority=row["priority"],
+            tier=row["tier"],
+            title=row["title"],
+            client=row["client__name"] or "",
+            assignee=assignee,
+            done=not is_open,
+            countdown=countdown_badge(
+                self.now,
+                self.criteria.limits.get(row["deadline_criterion_id"]),
+                deadline_at=row["deadline_at"],
+                clock_started_at=row["clock_started_at"],
+                resolved_at=row["resolved_at"],
+            ),
+            can_move=self.can_move,
+            can_escalate=Direction.ESCALATE in directions,
+            can_de_escalate=Direction.DE_ESCALATE in directions,
+            column_options=self.options.get(row["column_id"], ""),
+            url=self.urls["url"].format(pk),
+            move_url=self.urls["move_url"].format(pk),
+            escalate_url=self.urls["escalate_url"].format(pk),
+            de_escalate_url=self.urls["de_escalate_url"].format(pk),
+        )
+
+
+def _board_columns(request: HttpRequest, board: Board, filters: BoardFilters, now: datetime) -> list[ColumnView]:
+    """The board's columns and their cards, in a fixed number of queries however many cards."""
+    columns = list(board.columns.order_by("position", "pk"))
+    done_ids = [c.pk for c in columns if c.is_done]
+    tickets = filters.apply(Ticket.objects.filter(board=board), request.user)
+    # Served by ticket_board_column_idx; the done column by ticket_column_resolved_idx.
+    open_rows = tickets.open().order_by("priority", F("deadline_at").asc(nulls_last=True), "pk").values(*CARD_FIELDS)
+    recent_done = []
+    if done_ids:
+        recent_done = list(
+            tickets.filter(column_id__in=done_ids, resolved_at__gte=now - DONE_WINDOW)
+            .order_by("-resolved_at", "-pk")
+            .values(*CARD_FIELDS)[: DONE_LIMIT + 1]
+        )
+
+    maker = _CardMaker(request, board, columns, now)
+    by_column: dict[int, list[Card]] = {c.pk: [] for c in columns}
+    for row in chain(open_rows, recent_done[:DONE_LIMIT]):
+        if row["column_id"] in by_column:
+            by_column[row["column_id"]].append(maker.make(row))
+    return [
+        ColumnView(column=c, cards=by_column[c.pk], more=c.is_done and len(recent_done) > DONE_LIMIT) for c in columns
+    ]
+
+
+def _columns_context_light(board: Board, filters: BoardFilters, now: datetime) -> dict:
+    """What the poll needs. ``board`` must be freshly read: its revision is what the page shows."""
+    query = filters.query()
+    return {
+        "board": board,
+        "filters": filters,
+        "revision": board.revision,
+        "now": now,
+        "board_url": _board_url(board, filters),
+        "changes_url": reverse("board_changes", args=[board.slug])
+        + f"?since={board.revision}"
+        + (f"&{query}" if query else ""),
+        "poll_ms": settings.BOARD_POLL_INTERVAL_MS,
+        "done_url": reverse("board_done", args=[board.slug]),
+    }
+
+
+def _columns_context(request: HttpRequest, board: Board, filters: BoardFilters, now: datetime) -> dict:
+    """Context for the columns and the poll."""
+    return {
+        **_columns_context_light(board, filters, now),
+        "columns": _board_columns(request, board, filters, now),
+        "can_work": _can_work(request, board.pk),
+    }
+
+
+# --- htmx responses ------------------------------------------------------------------
+
+
+def _render_parts(request: HttpRequest, parts: list[tuple[str, dict]], status: int = 200) -> HttpResponse:
+    html = "".join(render_to_string(name, context, request) for name, context in parts)
+    return HttpResponse(html, status=status)
+
+
+def _messages_part() -> tuple[str, dict]:
+    return ("base.html#messages", {"oob": True})
+
+
+def _drawer_context(
+    request: HttpRequest, ticket: Ticket, now: datetime, back_url: str, next_url: str | None = None
+) -> dict:
+    can_work = _can_work(request, ticket.board_id)
+    limit = ticket.deadline_criterion.time_limit_minutes if ticket.deadline_criterion_id else None
+    required = list(ticket.required_skills.all())
+    context = {
+        "ticket": ticket,
+        "can_work": can_work,
+        "now": now,
+        "limit_minutes": limit,
+        "timeline": _timeline(ticket),
+        "back_url": back_url,
+        "next_url": next_url or back_url,
+        "required_skills": required,
+    }
+    if can_work and ticket.is_open:
+        context["can_escalate"] = bool(manual_criteria(ticket, Direction.ESCALATE))
+        context["can_de_escalate"] = bool(manual_criteria(ticket, Direction.DE_ESCALATE))
+        context["can_transfer"] = bool(manual_criteria(ticket, Direction.TRANSFER))
+    if can_work:
+        context.update(
+            {
+                "assignees": _assignees(ticket.board, request.user),
+                "tiers": _tiers(ticket),
+                "skills": list(Skill.objects.all()),
+                "required_ids": {s.pk for s in required},
+            }
+        )
+    return context
+
+
+def _timeline(ticket: Ticket) -> list[Move | Note]:
+    """Moves and notes, newest first: what happened to this ticket, by whom, and why."""
+    moves = list(
+        ticket.moves.select_related("actor", "criterion", "from_board", "to_board", "from_column", "to_column")
+    )
+    notes = list(ticket.notes.select_related("author"))
+    for move in moves:
+        move.kind = "move"
+    for note in notes:
+        note.kind = "note"
+    return sorted([*moves, *notes], key=lambda e: (e.created_at, e.kind == "note", e.pk), reverse=True)
+
+
+def _assignees(board: Board, user) -> list[User]:
+    return list(
+        User.objects.filter(Q(technician__boards=board) | Q(pk=user.pk), is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def _tiers(ticket: Ticket) -> list[int]:
+    top = Technician.objects.aggregate(top=Max("tier"))["top"] or 1
+    return list(range(1, max(3, top, ticket.tier) + 1))
+
+
+def _update_form(request: HttpRequest, ticket: Ticket, data) -> TicketUpdateForm:
+    return TicketUpdateForm(
+        data,
+        assignees=User.objects.filter(pk__in=[u.pk for u in _assignees(ticket.board, request.user)]),
+        tiers=_tiers(ticket),
+    )
+
+
+def _redirect_back(request: HttpRequest, ticket_pk: int | None, fallback_url: str) -> HttpResponse:
+    """After a plain form POST: back where it came from, unless that is the page of a ticket
+    that just left the user's boards (it would 404); then to ``fallback_url``."""
+    url = _safe_next(request, fallback_url)
+    if ticket_pk is not None:
+        try:
+            match = resolve(urlsplit(url).path)
+        except Resolver404:
+            match = None
+        if match and match.url_name == "ticket" and match.kwargs.get("pk") == ticket_pk:
+            ticket = _ticket_queryset().filter(pk=ticket_pk).first()
+            if ticket is None or not _can_view(request, ticket):
+                url = fallback_url
+    return redirect(url)
+
+
+def _drawer_part(request: HttpRequest, ticket_pk: int | None, screen: Screen, now: datetime):
+    """The drawer, out of band, when it shows this ticket: (template, context), or None."""
+    if ticket_pk is None:
+        return None
+    if request.headers.get("X-Drawer-Ticket", "") != str(ticket_pk) and screen.ticket_pk != ticket_pk:
+        return None
+    ticket = _ticket_queryset().get(pk=ticket_pk)
+    if not _can_view(request, ticket):
+        return ("boards/ticket.html#drawer_oob", {"ticket": None})  # it left the user's boards: close
+    back = _board_url(screen.board, screen.filters) if screen.board else ticket.board.get_absolute_url()
+    return ("boards/ticket.html#drawer_oob", _drawer_context(request, ticket, now, back))
+
+
+def _after_action(
+    request: HttpRequest,
+    ticket_pk: int | None,
+    *,
+    fallback_url: str,
+    close_dialog: bool = False,
+    extra: list[tuple[str, dict]] = (),
+) -> HttpResponse:
+    """Answer a POST: redirect back (no JS), or the parts of the screen it changed (htmx).
+
+    The htmx answer is all out-of-band swaps (the forms post with hx-swap=none):
+    the messages, the columns of the board on screen (and its poll, which
+    carries the revision they show), the drawer when it shows this ticket, and
+    an emptied dialog slot when the dialog is done.
+    """
+    if not request.htmx:
+        return _redirect_back(request, ticket_pk, fallback_url)
+    now = timezone.now()
+    screen = _screen(request)
+    parts = [_messages_part()]
+    if screen.board is not None:
+        context = {**_columns_context(request, screen.board, screen.filters, now), "oob": True}
+        parts += [("boards/board.html#columns", context), ("boards/board.html#poll", context)]
+    drawer = _drawer_part(request, ticket_pk, screen, now)
+    if drawer is not None and drawer[1]["ticket"] is None and screen.ticket_pk == ticket_pk:
+        # The page of a ticket that just left the user's boards: go to the board it left.
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = fallback_url
+        return response
+    if drawer is not None:
+        parts.append(drawer)
+    if close_dialog:
+        parts.append(("boards/dialog.html#dialog_oob", {"criteria": None}))
+    parts.extend(extra)
+    return _render_parts(request, parts)
+
+
+def _after_card_move(request: HttpRequest, ticket: Ticket, *, fallback_url: str) -> HttpResponse:
+    """Answer a same-board move the cheap way when the browser is up to date.
+
+    The browser already shows the card in its new column (it moved it before
+    posting). When the board's revision is exactly one past the one the
+    browser last saw (``X-Board-Revision``), this move is the only change it
+    has not seen: send back just that card (new version and clock) and the
+    poll's new revision instead of the whole board. Otherwise redraw all.
+    """
+    seen = request.headers.get("X-Board-Revision", "")
+    screen = _screen(request) if request.htmx else Screen()
+    board = screen.board
+    if board is None or board.pk != ticket.board_id or not seen.isdigit() or board.revision != int(seen) + 1:
+        return _after_action(request, ticket.pk, fallback_url=fallback_url)
+    now = timezone.now()
+    row = Ticket.objects.filter(pk=ticket.pk).values(*CARD_FIELDS).get()
+    columns = list(board.columns.order_by("position", "pk"))
+    card = _CardMaker(request, board, columns, now).make(row)
+    context = {**_columns_context_light(board, screen.filters, now), "oob": True}
+    parts = [
+        _messages_part(),
+        ("boards/board.html#card", {"card": card, "card_oob": True}),
+        ("boards/board.html#poll", context),
+    ]
+    drawer = _drawer_part(request, ticket.pk, screen, now)
+    if drawer is not None:
+        parts.append(drawer)
+    return _render_parts(request, parts)
+
+
+def _first_error(form) -> str:
+    for name, errors in form.errors.items():
+        if name == "__all__":
+            return errors[0]
+        label = form.fields[name].label or name.replace("_", " ").capitalize()
+        return f"{label}: {errors[0]}"
+    return "Please check the form."
+
+
+# --- Pages -----------------------------------------------------------------------------
+
+
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    boards = Board.objects.for_user(request.user)
-    return render(request, "boards/home.html", {"boards": boards})
+    now = timezone.now()
+    open_q = Q(tickets__resolved_at__isnull=True)
+    boards = Board.objects.for_user(request.user).annotate(
+        open_count=Count("tickets", filter=open_q),
+        overdue_count=Count("tickets", filter=open_q & Q(tickets__deadline_at__lte=now)),
+    )
+    worked = _worked_board_ids(request)
+    other_boards = Board.objects.exclude(pk__in=worked) if worked is not None else Board.objects.none()
+    mine = (
+        Ticket.objects.open()
+        .filter(assignee=request.user)
+        .select_related("board", "column", "client", "deadline_criterion")
+        .defer("description")
+        .order_by("priority", F("deadline_at").asc(nulls_last=True), "pk")
+    )
+    return render(
+        request,
+        "boards/home.html",
+        {"boards": boards, "other_boards": other_boards, "my_tickets": mine, "now": now},
+    )
 
 
+@require_GET
 def board(request: HttpRequest, slug: str) -> HttpResponse:
-    board = get_object_or_404(Board.objects.for_user(request.user), slug=slug)
-    return render(request, "boards/board.html", {"board": board})
+    board = get_object_or_404(Board, slug=slug)
+    now = timezone.now()
+    filters = BoardFilters.from_query(request.GET)
+    context = _columns_context(request, board, filters, now)
+    context.update(
+        {
+            "boards": list(Board.objects.all()),
+            "quick_add": QuickAddForm() if context["can_work"] else None,
+            "priority_choices": [(p, f"P{p}") for p in Ticket.Priority.values],
+        }
+    )
+    return render(request, "boards/board.html", context)
 
 
+@require_GET
+def board_changes(request: HttpRequest, slug: str) -> HttpResponse:
+    """The board's poll: 204 while nothing changed (one indexed read), else fresh columns."""
+    revision = Board.objects.filter(slug=slug).values_list("revision", flat=True).first()
+    if revision is None:
+        raise Http404("No such board.")
+    filters = BoardFilters.from_query(request.GET)
+    if not request.htmx:
+        return redirect(_board_url(get_object_or_404(Board, slug=slug), filters))
+    if request.GET.get("since") == str(revision):
+        return HttpResponse(status=204)
+    board = get_object_or_404(Board, slug=slug)
+    context = _columns_context(request, board, filters, timezone.now())
+    return _render_parts(
+        request, [("boards/board.html#columns", context), ("boards/board.html#poll", {**context, "oob": True})]
+    )
+
+
+@require_GET
+def board_done(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every ticket resolved on this board, newest first; the board shows only the last week."""
+    board = get_object_or_404(Board, slug=slug)
+    tickets = (
+        Ticket.objects.filter(board=board, column__category=Column.Category.DONE)
+        .select_related("client", "assignee", "column")
+        .defer("description")
+        .order_by("-resolved_at", "-pk")
+    )
+    page = Paginator(tickets, DONE_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "boards/done.html", {"board": board, "page": page, "boards": list(Board.objects.all())})
+
+
+# --- The ticket drawer --------------------------------------------------------------------
+
+
+@require_GET
 def ticket(request: HttpRequest, pk: int) -> HttpResponse:
-    ticket = get_object_or_404(Ticket.objects.for_user(request.user), pk=pk)
-    return render(request, "boards/ticket.html", {"ticket": ticket})
+    ticket = _get_ticket_for_user(request, pk)
+    now = timezone.now()
+    if request.htmx:
+        screen = _screen(request)
+        back = _board_url(screen.board, screen.filters) if screen.board else ticket.board.get_absolute_url()
+        return render(request, "boards/ticket.html#drawer", _drawer_context(request, ticket, now, back))
+    context = _drawer_context(request, ticket, now, ticket.board.get_absolute_url(), request.get_full_path())
+    return render(request, "boards/ticket.html", context)
+
+
+@require_POST
+def ticket_move(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _get_ticket_for_change(request, pk)
+    form = MoveForm(request.POST)
+    column = None
+    if form.is_valid():
+        column = Column.objects.select_related("board").filter(pk=form.cleaned_data["column"]).first()
+    if column is None:
+        messages.error(request, "Pick a column to move the ticket to.")
+    else:
+        try:
+            move = move_ticket(
+                ticket.pk, actor=request.user, expected_version=form.cleaned_data["version"], to_column=column
+            )
+        except MoveError as exc:
+            messages.error(request, str(exc))
+        else:
+            if move is not None:
+                done = f"{ticket.number} resolved." if column.is_done else f"{ticket.number} moved to {column.name}."
+                messages.success(request, done)
+                return _after_card_move(request, ticket, fallback_url=ticket.board.get_absolute_url())
+    return _after_action(request, ticket.pk, fallback_url=ticket.board.get_absolute_url())
+
+
+def _criteria_for(ticket: Ticket, direction: str, to_board: Board | None) -> list[Criterion]:
+    """Criteria the dialog offers: this direction, or with ``to_board`` every direction leading there."""
+    if to_board is None:
+        return manual_criteria(ticket, direction)
+    found = chain.from_iterable(manual_criteria(ticket, d, to_board) for d in Direction.values)
+    return sorted(found, key=lambda c: (c.position, c.pk))
+
+
+@require_http_methods(["GET", "POST"])
+def ticket_criteria(request: HttpRequest, pk: int, direction: str) -> HttpResponse:
+    """The escalate / de-escalate / transfer dialog, and the move it makes."""
+    ticket = _get_ticket_for_change(request, pk)
+    slug = request.POST.get("to") if request.method == "POST" else request.GET.get("to")
+    to_board = get_object_or_404(Board, slug=slug) if slug else None
+    criteria = _criteria_for(ticket, direction, to_board)
+    origin = ticket.board.get_absolute_url()
+
+    if request.method == "POST":
+        form = CriterionForm(request.POST, criteria=criteria)
+        posted_version = request.POST.get("version", "")
+        try:
+            if posted_version.isdigit():
+                services.check_version(ticket, int(posted_version))
+            if form.is_valid():
+                criterion = next(c for c in criteria if c.pk == form.cleaned_data["criterion"])
+                move = move_ticket(
+                    ticket.pk,
+                    actor=request.user,
+                    expected_version=form.cleaned_data["version"],
+                    criterion=criterion,
+                    direction=criterion.direction,
+                    note=form.cleaned_data["note"],
+                )
+                messages.success(request, _move_message(ticket, move, criterion))
+                return _after_action(request, ticket.pk, fallback_url=origin, close_dialog=True)
+        except MoveError as exc:
+            messages.error(request, str(exc))
+            return _after_action(request, ticket.pk, fallback_url=origin, close_dialog=True)
+    else:
+        form = CriterionForm(initial={"version": ticket.version}, criteria=criteria)
+
+    context = {
+        "ticket": ticket,
+        "form": form,
+        "criteria": criteria,
+        "options": [(c, *c.destination(ticket.board, ticket.tier)) for c in criteria],
+        "direction": direction,
+        "direction_label": _dialog_label(direction, criteria, to_board),
+        "to_board": to_board,
+        "action_url": reverse("ticket_criteria", args=[ticket.pk, direction]),
+        "next_url": _safe_next(request, origin),
+        "checked": str(form["criterion"].value() or ""),
+        "inline": bool(request.htmx),
+    }
+    if request.htmx and request.method == "POST":
+        # Invalid: show the dialog again with its errors, in place.
+        return _render_parts(request, [_messages_part(), ("boards/dialog.html#dialog_oob", context)])
+    if request.htmx:
+        return render(request, "boards/dialog.html#dialog", context)
+    return render(request, "boards/dialog.html", context, status=400 if request.method == "POST" else 200)
+
+
+def _dialog_label(direction: str, criteria: list[Criterion], to_board: Board | None) -> str:
+    directions = {c.direction for c in criteria}
+    if to_board is not None and len(directions) == 1:
+        direction = directions.pop()
+    return Direction(direction).label
+
+
+def _move_message(ticket: Ticket, move: Move | None, criterion: Criterion) -> str:
+    if move is None:
+        return f"{ticket.number} is already there."
+    verb = DIRECTION_VERBS.get(move.direction, "moved")
+    return (
+        f"{ticket.number} {verb} to {move.to_board.name} · {move.to_column.name} (tier {move.to_tier}): "
+        f"{criterion.name}."
+    )
+
+
+@require_POST
+def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _get_ticket_for_change(request, pk)
+    form = _update_form(request, ticket, request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return _after_action(request, ticket.pk, fallback_url=ticket.get_absolute_url())
+
+    data = form.cleaned_data
+    changes: dict = {}
+    if data["assign_to_me"]:
+        changes["assignee"] = request.user
+    elif "assignee" in request.POST:
+        changes["assignee"] = data["assignee"]
+    if request.POST.get("tier"):
+        changes["tier"] = data["tier"]
+    # A full form says so with `facts`: an unticked box then means "no".
+    if "facts" in request.POST or "needs_onsite" in request.POST:
+        changes["needs_onsite"] = data["needs_onsite"]
+    if "facts" in request.POST or "required_skills" in request.POST:
+        changes["required_skills"] = data["required_skills"]
+
+    try:
+        result = services.update_ticket(ticket, actor=request.user, expected_version=data["version"], **changes)
+    except MoveError as exc:
+        messages.error(request, str(exc))
+    else:
+        _update_messages(request, ticket, result)
+    return _after_action(request, ticket.pk, fallback_url=ticket.get_absolute_url())
+
+
+def _update_messages(request: HttpRequest, ticket: Ticket, result: services.UpdateResult) -> None:
+    if not result.changed:
+        messages.info(request, f"Nothing to change on {ticket.number}.")
+        return
+    labels = {
+        "assignee": "assignee",
+        "needs_onsite": "needs onsite",
+        "required_skills": "required skills",
+        "tier": "tier",
+    }
+    saved = ", ".join(labels[name] for name in result.changed)
+    messages.success(request, f"{ticket.number} saved: {saved}.")
+    for move in result.moves:
+        if move.criterion_id:
+            messages.warning(request, _move_message(ticket, move, move.criterion))
+
+
+@require_POST
+def ticket_note(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _get_ticket_for_change(request, pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        services.add_note(
+            ticket,
+            author=request.user,
+            body=form.cleaned_data["body"],
+            internal=form.cleaned_data["internal"],
+            minutes_worked=form.cleaned_data["minutes_worked"] or 0,
+        )
+        kind = "Internal note" if form.cleaned_data["internal"] else "Customer-visible note"
+        messages.success(request, f"{kind} added to {ticket.number}.")
+    else:
+        messages.error(request, _first_error(form))
+    return _after_action(request, ticket.pk, fallback_url=ticket.get_absolute_url())
+
+
+@require_POST
+def ticket_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _get_ticket_for_change(request, pk)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The form was incomplete; reload and try again.")
+    else:
+        try:
+            move = services.resolve_ticket(ticket, actor=request.user, expected_version=form.cleaned_data["version"])
+        except MoveError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{ticket.number} resolved." if move else f"{ticket.number} is already resolved.")
+    return _after_action(request, ticket.pk, fallback_url=ticket.board.get_absolute_url())
+
+
+@require_POST
+def ticket_create(request: HttpRequest, slug: str) -> HttpResponse:
+    """Quick add: open a ticket on this board from the board page."""
+    board = get_object_or_404(Board, slug=slug)
+    if not _can_work(request, board.pk):
+        raise PermissionDenied(f"You do not work the {board.name} board.")
+    form = QuickAddForm(request.POST)
+    if form.is_valid():
+        ticket = services.create_ticket(board, actor=request.user, **form.cleaned_data)
+        messages.success(request, f"{ticket.number} opened on {ticket.board.name}: {ticket.title}")
+        fresh = QuickAddForm()
+    else:
+        messages.error(request, _first_error(form))
+        fresh = form
+    if not request.htmx:
+        return _redirect_back(request, None, board.get_absolute_url())
+    return _after_action(
+        request,
+        None,
+        fallback_url=board.get_absolute_url(),
+        extra=[("boards/board.html#quick_add", {"board": board, "quick_add": fresh, "oob": True})],
+    )

@@ -1,0 +1,159 @@
+#!/usr/bin/env python
+"""How long the server takes to draw a busy board and to move one card on it.
+
+Seeds a Triage board with 500 open cards in a throwaway test database (an
+in-memory SQLite one, or ``test_<name>`` on the server DATABASE_URL points at),
+then times, with Django's test client and no network:
+
+- the board page (GET /boards/triage/), the full kanban;
+- one move (POST /tickets/<pk>/move/ as the browser's drag sends it, htmx);
+- the poll when nothing changed (GET /boards/triage/changes/, 204).
+
+Prints the median of several runs. Targets: board under 150 ms, move under 30 ms.
+Figures only: nothing here fails a build (see DESIGN.md, "bench/").
+
+    .venv/bin/python bench/board.py [--cards 500] [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+os.environ.setdefault("STATIC_MANIFEST", "false")
+os.environ.setdefault("SWITCHBACK_CELERY_DIR", tempfile.mkdtemp(prefix="switchback-bench-celery-"))
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+
+TARGETS_MS = {"board page": 150, "move": 30}
+
+
+def _median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def _seed(cards: int):
+    from boards.models import Client
+    from boards.seed import seed_structure
+    from tests.factories import make_ticket, make_user
+
+    boards, _ = seed_structure()
+    triage = boards["triage"]
+    tess = make_user("tess", tier=1, boards=[triage], first_name="Tess", last_name="Tier-One")
+    cole = make_user("cole", tier=1, boards=[triage], first_name="Cole", last_name="Colleague")
+    clients = [Client.objects.create(name=f"Client {n:02d}") for n in range(20)]
+    open_columns = ["New", "In progress", "Waiting on customer"]
+    for i in range(cards):
+        make_ticket(
+            board=triage,
+            column=open_columns[i % 3],
+            title=f"Bench ticket {i}: printer, VPN or mailbox trouble",
+            priority=1 + i % 4,
+            assignee=(tess, cole, None)[i % 3],
+            client=clients[i % len(clients)],
+        )
+    for i in range(30):  # a done column with a week's worth of closed tickets
+        make_ticket(board=triage, column="Resolved", title=f"Closed {i}", client=clients[i % len(clients)])
+    return triage, tess
+
+
+def _time_board(client, runs: int) -> tuple[list[float], int]:
+    samples, size = [], 0
+    for _ in range(runs + 1):
+        start = time.perf_counter()
+        response = client.get("/boards/triage/")
+        samples.append(time.perf_counter() - start)
+        assert response.status_code == 200, response.status_code
+        size = len(response.content)
+    return samples[1:], size  # the first run warms caches
+
+
+def _time_moves(client, triage, runs: int) -> list[float]:
+    from boards.models import Board, Ticket
+
+    new, in_progress = triage.columns.get(name="New"), triage.columns.get(name="In progress")
+    tickets = list(Ticket.objects.filter(board=triage, column=new).order_by("pk")[: runs + 1])
+    samples = []
+    for ticket in tickets:
+        revision = Board.objects.get(pk=triage.pk).revision
+        headers = {
+            "HX-Request": "true",
+            "HX-Current-URL": "http://testserver/boards/triage/",
+            "X-Board-Revision": str(revision),
+        }
+        start = time.perf_counter()
+        response = client.post(
+            f"/tickets/{ticket.pk}/move/", {"column": in_progress.pk, "version": ticket.version}, headers=headers
+        )
+        samples.append(time.perf_counter() - start)
+        assert response.status_code == 200 and b"message success" in response.content, response.content[:300]
+    return samples[1:]
+
+
+def _time_poll(client, triage, runs: int) -> list[float]:
+    from boards.models import Board
+
+    revision = Board.objects.get(pk=triage.pk).revision
+    samples = []
+    for _ in range(runs + 1):
+        start = time.perf_counter()
+        response = client.get(f"/boards/triage/changes/?since={revision}", headers={"HX-Request": "true"})
+        samples.append(time.perf_counter() - start)
+        assert response.status_code == 204
+    return samples[1:]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cards", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment, teardown_test_environment
+
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0)
+    try:
+        seeded = time.perf_counter()
+        triage, tess = _seed(args.cards)
+        seeded = time.perf_counter() - seeded
+        client = Client()
+        client.force_login(tess)
+
+        board, size = _time_board(client, args.runs)
+        moves = _time_moves(client, triage, args.runs)
+        polls = _time_poll(client, triage, args.runs)
+
+        vendor = connection.vendor
+        print(f"Board benchmark · {vendor} · {args.cards} open cards (+30 closed) · seeded in {seeded:.1f} s")
+        print(f"  median of {args.runs} runs, server time through Django's test client")
+        rows = [
+            ("board page", _median_ms(board), f"{size / 1024:.0f} KiB of HTML"),
+            ("move", _median_ms(moves), "drag to the next column, htmx answer"),
+            ("poll, unchanged", _median_ms(polls), "204 No Content"),
+        ]
+        for name, ms, note in rows:
+            target = TARGETS_MS.get(name)
+            verdict = "" if target is None else (f"target {target} ms: " + ("ok" if ms <= target else "OVER"))
+            print(f"  {name:<16} {ms:8.1f} ms   {verdict:<20} {note}")
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        teardown_test_environment()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

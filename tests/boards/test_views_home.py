@@ -1,0 +1,72 @@
+"""Home: the boards I work with open and overdue counts, and my tickets across boards."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from boards.models import Ticket
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def test_home_lists_my_boards_with_open_and_overdue_counts(client, desk, tier1, ticket_factory):
+    with time_machine.travel(NOW, tick=False):
+        ticket_factory(title="Old one")  # deadline NOW + 30 min
+    with time_machine.travel(NOW + timedelta(minutes=20), tick=False):
+        ticket_factory(title="Fresh one")
+        ticket_factory(title="Closed one", column="Resolved")
+    client.force_login(tier1)
+
+    with time_machine.travel(NOW + timedelta(minutes=40), tick=False):
+        response = client.get(reverse("home"))
+
+    assert response.status_code == 200
+    tile = response.context["boards"].get(slug="triage")
+    assert (tile.open_count, tile.overdue_count) == (2, 1)
+    # Tess works Triage only: the others are offered read-only, not as her boards.
+    assert [b.slug for b in response.context["boards"]] == ["triage"]
+    assert "1</strong> overdue" in response.content.decode()
+
+
+def test_home_lists_my_open_tickets_across_boards(client, desk, tier2, ticket_factory):
+    mine_noc = ticket_factory(board=desk.noc, title="Patch the core switch", assignee=tier2)
+    mine_support = ticket_factory(board=desk.support, title="Onsite printer", assignee=tier2, priority=1)
+    ticket_factory(board=desk.support, title="Somebody else's")
+    ticket_factory(board=desk.support, title="Mine but done", assignee=tier2, column="Resolved")
+    client.force_login(tier2)
+
+    response = client.get(reverse("home"))
+
+    assert list(response.context["my_tickets"]) == [mine_support, mine_noc]
+    body = response.content.decode()
+    assert "Patch the core switch" in body and "Somebody else&#x27;s" not in body and "Mine but done" not in body
+
+
+def test_home_escapes_ticket_titles(client, desk, tier1, ticket_factory):
+    ticket_factory(title="<script>alert(1)</script>", assignee=tier1)
+    client.force_login(tier1)
+
+    body = client.get(reverse("home")).content.decode()
+
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_home_needs_login(client, desk):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("method", ["post", "delete"])
+def test_home_refuses_other_methods(client, tier1, method):
+    client.force_login(tier1)
+    assert getattr(client, method)(reverse("home")).status_code == 405
+
+
+def test_manager_sees_every_board(client, desk, manager):
+    client.force_login(manager)
+    response = client.get(reverse("home"))
+    assert {b.slug for b in response.context["boards"]} == {"noc", "triage", "support"}
+    assert not Ticket.objects.exists()

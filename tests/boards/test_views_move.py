@@ -1,0 +1,219 @@
+"""Moving a card within its board: the drag, the keyboard and the no-JS form all post ticket_move."""
+
+from django.test import Client
+from django.urls import reverse
+
+from boards.models import Board, Ticket
+from routing import services
+from routing.models import Move
+from tests.factories import make_user
+
+ON_TRIAGE = {"HX-Request": "true", "HX-Current-URL": "http://testserver/boards/triage/"}
+ON_MY_TRIAGE = {"HX-Request": "true", "HX-Current-URL": "http://testserver/boards/triage/?mine=1"}
+
+
+def _column(board: Board, name: str):
+    return board.columns.get(name=name)
+
+
+def test_drag_moves_the_card_and_sends_back_the_columns(client, desk, tier1, ticket_factory):
+    ticket = ticket_factory(title="Drag me", assignee=tier1)
+    in_progress = _column(desk.triage, "In progress")
+    client.force_login(tier1)
+
+    response = client.post(
+        reverse("ticket_move", args=[ticket.pk]),
+        {"column": in_progress.pk, "version": ticket.version},
+        headers=ON_MY_TRIAGE,
+    )
+
+    assert response.status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.column == in_progress and ticket.version == 2
+    move = Move.objects.latest("pk")
+    assert (move.actor, move.from_column.name, move.to_column) == (tier1, "New", in_progress)
+    body = response.content.decode()
+    assert '<div id="messages" class="messages" aria-live="polite" hx-swap-oob="true">' in body
+    assert '<p class="message success">' in body and "moved to In progress" in body
+    # The board on screen is redrawn with its filters (mine=1) and the new revision.
+    assert '<div id="board-columns"' in body and 'hx-swap-oob="true"' in body
+    assert "&amp;mine=1" in body
+    assert f'data-revision="{Board.objects.get(slug="triage").revision}"' in body
+    section = body.split('data-column-name="In progress"')[1].split("</section>")[0]
+    assert f'id="ticket-{ticket.pk}"' in section
+
+
+def test_form_without_javascript_redirects_back_with_a_message(client, desk, tier1, ticket_factory):
+    ticket = ticket_factory()
+    waiting = _column(desk.triage, "Waiting on customer")
+    client.force_login(tier1)
+
+    response = client.post(
+        reverse("ticket_move", args=[ticket.pk]),
+        {"column": waiting.pk, "version": ticket.version, "next": "/boards/triage/?priority=3"},
+        follow=True,
+    )
+
+    assert response.redirect_chain == [("/boards/triage/?priority=3", 302)]
+    ticket.refresh_from_db()
+    assert ticket.column == waiting
+    assert f"#{ticket.pk} moved to Waiting on customer." in response.content.decode()
+
+
+def test_next_pointing_elsewhere_is_ignored(client, desk, tier1, ticket_factory):
+    ticket = ticket_factory()
+    client.force_login(tier1)
+    response = client.post(
+        reverse("ticket_move", args=[ticket.pk]),
+        {"column": _column(desk.triage, "In progress").pk, "version": ticket.version, "next": "https://evil.example/"},
+    )
+    assert response["Location"] == "/boards/triage/"
+
+
+def test_moving_to_the_done_column_resolves(client, desk, tier1, ticket_factory):
+    ticket = ticket_factory()
+    client.force_login(tier1)
+    response = client.post(
+        reverse("ticket_move", args=[ticket.pk]),
+        {"column": _column(desk.triage, "Resolved").pk, "version": ticket.version},
+        headers=ON_TRIAGE,
+    )
+    ticket.refresh_from_db()
+    assert ticket.resolved_at is not None and ticket.deadline_at is None
+    assert f"#{ticket.pk} resolved." in response.content.decode()
+
+
+def test_stale_version_is_a_conflict_naming_who_moved_it(client, desk, tier1, ticket_factory):
+    ticket = ticket_factory()
+    seen = ticket.version
+    rival = make_user("riley", boards=[desk.triage], first_name="Riley", last_name="Rival")
+    services.move_ticket(
+        ticket.pk, actor=rival, expected_version=seen, to_column=_column(desk.triage, "Waiting on customer")
+    )
+    client.force_login(tier1)
+
+    response = client.post(
+        reverse("ticket_move", args=[ticket.pk]),
+        {"column": _column(desk.triage, "In progress").pk, "version": seen},
+        headers=ON_TRIAGE,
+    )
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert '<p class="message error">' in body
+    assert f"#{ticket.pk} was just moved by Riley Rival to Triage · Waiting on customer." in body
+    ticket.refresh_from_db()
+    assert ticket.column.name == "Waiting on customer" and ticket.version == seen + 1
+    # The card is redrawn where it truly is.
+    section = body.split('data-column-name="Waiting on customer"')[1].split("</section>")[0]
+    assert f'id="ticket-{ticket.pk}"' in section
+
+
+def test_a_column_of_another_board_needs_a_criterion(client, desk, tier1, ticket_factory):
+    ticket = ticket_factory()
+    client.force_login(tier1)
+    response = client.post(
+        reverse("ticket_move", args=[ticket.pk]),
+        {"column": _column(desk.support, "In progress").pk, "version": ticket.version},
+        headers=ON_TRIAGE,
+    )
+    assert "needs a criterion" in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.board == desk.triage and ticket.version == 1
+
+
+def test_missing_column_is_an_error_message(client, desk, tier1, ticket_factory):
+    ticket = ticket_factory()
+    client.force_login(tier1)
+    response = client.post(reverse("ticket_move", args=[ticket.pk]), {"version": 1}, headers=ON_TRIAGE)
+    assert "Pick a column" in response.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).version == 1
+
+
+def test_technician_not_on_the_board_gets_403_and_the_ticket_stays(client, desk, tier1, ticket_factory):
+    ticket = ticket_factory(board=desk.support)
+    client.force_login(tier1)
+
+    response = client.post(
+        reverse("ticket_move", args=[ticket.pk]),
+        {"column": _column(desk.support, "In progress").pk, "version": ticket.version},
+        headers=ON_TRIAGE,
+    )
+
+    assert response.status_code == 403
+    ticket.refresh_from_db()
+    assert ticket.column.name == "New" and ticket.version == 1
+
+
+def test_manager_moves_on_any_board(client, desk, manager, ticket_factory):
+    ticket = ticket_factory(board=desk.support)
+    client.force_login(manager)
+    client.post(
+        reverse("ticket_move", args=[ticket.pk]),
+        {"column": _column(desk.support, "In progress").pk, "version": ticket.version},
+    )
+    ticket.refresh_from_db()
+    assert ticket.column.name == "In progress"
+
+
+def test_move_refuses_get(client, desk, tier1, ticket_factory):
+    ticket = ticket_factory()
+    client.force_login(tier1)
+    assert client.get(reverse("ticket_move", args=[ticket.pk])).status_code == 405
+
+
+def test_move_needs_csrf(desk, tier1, ticket_factory):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(tier1)
+    ticket = ticket_factory()
+    response = strict.post(
+        reverse("ticket_move", args=[ticket.pk]), {"column": _column(desk.triage, "In progress").pk, "version": 1}
+    )
+    assert response.status_code == 403
+    assert Ticket.objects.get(pk=ticket.pk).version == 1
+
+
+def test_unknown_ticket_is_404(client, desk, tier1):
+    client.force_login(tier1)
+    assert client.post(reverse("ticket_move", args=[999]), {"column": 1, "version": 1}).status_code == 404
+
+
+def test_an_up_to_date_board_gets_back_just_the_moved_card(client, desk, tier1, ticket_factory):
+    ticket = ticket_factory(title="Quick one")
+    ticket_factory(title="Bystander")
+    seen = Board.objects.get(slug="triage").revision
+    client.force_login(tier1)
+
+    response = client.post(
+        reverse("ticket_move", args=[ticket.pk]),
+        {"column": _column(desk.triage, "Waiting on customer").pk, "version": ticket.version},
+        headers={**ON_TRIAGE, "X-Board-Revision": str(seen)},
+    )
+
+    body = response.content.decode()
+    assert '<div id="board-columns"' not in body and "Bystander" not in body
+    assert f'<article class="card p3" id="ticket-{ticket.pk}" data-ticket-id="{ticket.pk}" data-version="2"' in body
+    assert 'hx-swap-oob="true"' in body.split(f'id="ticket-{ticket.pk}"')[1].split(">")[0]
+    assert "Paused" in body  # the clock stopped in a waiting column
+    assert f'<div id="board-poll" data-revision="{seen + 1}"' in body and f"since={seen + 1}" in body
+    assert "moved to Waiting on customer" in body
+
+
+def test_a_board_that_missed_another_change_gets_all_columns(client, desk, tier1, manager, ticket_factory):
+    ticket = ticket_factory()
+    other = ticket_factory(title="Changed by Morgan meanwhile")
+    seen = Board.objects.get(slug="triage").revision
+    services.move_ticket(
+        other.pk, actor=manager, expected_version=other.version, to_column=_column(desk.triage, "In progress")
+    )
+    client.force_login(tier1)
+
+    response = client.post(
+        reverse("ticket_move", args=[ticket.pk]),
+        {"column": _column(desk.triage, "In progress").pk, "version": ticket.version},
+        headers={**ON_TRIAGE, "X-Board-Revision": str(seen)},
+    )
+
+    body = response.content.decode()
+    assert '<div id="board-columns"' in body and "Changed by Morgan meanwhile" in body
+    assert f'data-revision="{seen + 2}"' in body
