@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from routing.models import Move
-from routing.services import Conflict, NotAllowed, facts_changed, move_ticket, open_ticket, touch_boards
+from routing.services import NotAllowed, check_version, facts_changed, move_ticket, open_ticket, touch_boards
 
 from .models import Board, Client, Column, Note, Skill, Ticket
 
@@ -30,17 +30,6 @@ class _Unset:
 
 
 UNSET = _Unset()
-
-
-def conflict_for(ticket: Ticket) -> Conflict:
-    """The conflict routing.services would raise: it names who moved the ticket last."""
-    last = ticket.moves.select_related("actor", "to_board", "to_column").order_by("-created_at", "-pk").first()
-    return Conflict(ticket, last)
-
-
-def check_version(ticket: Ticket, expected_version: int | None) -> None:
-    if expected_version is not None and ticket.version != expected_version:
-        raise conflict_for(ticket)
 
 
 def create_ticket(

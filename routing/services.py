@@ -281,7 +281,8 @@ def _lock(ticket_id: int) -> Ticket:
     return Ticket.objects.select_related("board", "column").get(pk=ticket_id)
 
 
-def _check_version(ticket: Ticket, expected_version: int | None) -> None:
+def check_version(ticket: Ticket, expected_version: int | None) -> None:
+    """Raise Conflict, naming who moved the ticket last, if its version is not the one the caller saw."""
     if expected_version is not None and ticket.version != expected_version:
         # By pk, not created_at: moves of one ticket are written under its row
         # lock, so pk order is commit order, while created_at is the caller's
@@ -318,7 +319,7 @@ def move_ticket(
     ticket_id = ticket if isinstance(ticket, int) else ticket.pk
     with transaction.atomic():
         locked = _lock(ticket_id)
-        _check_version(locked, expected_version)
+        check_version(locked, expected_version)
         if criterion is not None:
             # The caller's copy may be stale: a manager may have switched the
             # criterion off or retargeted it since the dialog was drawn.
