@@ -118,7 +118,7 @@ _CARD = (
     'data-column-id="{column_id}"{draggable} tabindex="0" aria-labelledby="title-{pk}"{oob}>'
     '<div class="card-top"><span class="card-number">#{pk}</span>{priority_badge}'
     '<span class="tier" title="Needs tier {tier}">T{tier}</span></div>'
-    '<a class="card-title" id="title-{pk}" href="{url}" hx-get="{url}">{title}</a>'
+    "{title}"
     '<div class="card-meta"><span class="client">{client}</span>'
     '<span class="assignee{unassigned}">{assignee}</span></div>'
     "{countdown}{actions}</article>"
@@ -136,6 +136,10 @@ _CARD_ESCALATE = (
     '<form class="card-escalate" method="get" action="{action}" hx-target="#dialog-slot" hx-swap="innerHTML">'
     "{buttons}</form>"
 )
+# The drawer opens only for tickets the user works; elsewhere the title is text,
+# not a link that would answer 404.
+_CARD_TITLE_LINK = '<a class="card-title" id="title-{pk}" href="{url}" hx-get="{url}">{title}</a>'
+_CARD_TITLE_TEXT = '<span class="card-title" id="title-{pk}">{title}</span>'
 _CARD_BUTTON = '<button type="submit" formaction="{url}" hx-get="{url}">{label}</button>'
 _PRIORITY_BADGES: dict[int, str] = {}
 
@@ -175,8 +179,9 @@ def render_card(card, csrf_token: str, *, oob: bool = False) -> str:
             oob=' hx-swap-oob="true"' if oob else "",
             priority_badge=badge,
             tier=int(card.tier),
-            url=escape(card.url),
-            title=escape(card.title),
+            title=(_CARD_TITLE_LINK if card.can_move else _CARD_TITLE_TEXT).format(
+                pk=int(card.pk), url=escape(card.url), title=escape(card.title)
+            ),
             client=escape(card.client or "No client"),
             unassigned="" if card.assignee else " none",
             assignee=escape(card.assignee or "Unassigned"),

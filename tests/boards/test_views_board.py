@@ -172,6 +172,7 @@ def test_a_board_i_do_not_work_is_read_only(client, desk, tier1, ticket_factory)
     assert "Server room" in card
     assert 'draggable="true"' not in card
     assert "card-move" not in card and "Escalate" not in card and "De-escalate" not in card
+    assert "href=" not in card  # no drawer link that would answer 404
     assert response.context["quick_add"] is None
     assert "you can look, but not move" in response.content.decode()
 
