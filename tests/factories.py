@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime
+from urllib.parse import quote
 
 from django.contrib.auth.models import Group, User
+from django.db import connection
 
 from boards.models import MANAGERS_GROUP, TECHNICIANS_GROUP, Board, Column, Technician, Ticket
 from boards.roles import ensure_roles
@@ -59,3 +61,14 @@ def make_ticket(
         **fields,
     )
     return services.open_ticket(ticket, actor=actor, now=now)
+
+
+def live_database_url() -> str:
+    """The URL of the database this test runs on (pytest-django's test_… copy),
+    for subprocesses (a Celery worker, a sweep to kill) that must see its rows."""
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    return f"postgres://{credentials}@{host}/{db['NAME']}"

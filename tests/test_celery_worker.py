@@ -16,35 +16,23 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from celery import __version__ as celery_version
 from celery.beat import ScheduleEntry
 from celery.schedules import schedule as every
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from boards.models import Ticket
 from routing.models import Move
-from tests.factories import make_ticket
+from tests.factories import live_database_url, make_ticket
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 CELERY = str(Path(sys.executable).with_name("celery"))
 PROJECT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 60
-
-
-def database_url() -> str:
-    """The URL of the database this test runs on (pytest-django's test_… copy)."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    return f"postgres://{credentials}@{host}/{db['NAME']}"
 
 
 def write_overdue_schedule(path: Path) -> None:
@@ -94,7 +82,7 @@ def celery_processes(real_celery, transactional_db, tmp_path):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
         "SECRET_KEY": settings.SECRET_KEY,
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": live_database_url(),
         "REDIS_URL": real_celery,
         "SWITCHBACK_VAR_DIR": str(tmp_path),
         "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
