@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -162,6 +162,14 @@ class TicketQuerySet(models.QuerySet):
 
     def overdue(self, now: datetime) -> TicketQuerySet:
         return self.open().filter(deadline_at__lte=now)
+
+    def by_urgency(self) -> TicketQuerySet:
+        """A board's card order: priority, then the nearest deadline (none last)."""
+        return self.order_by("priority", F("deadline_at").asc(nulls_last=True), "pk")
+
+    def recently_resolved(self, since: datetime) -> TicketQuerySet:
+        """Closed since ``since``, newest first (served by ticket_column_resolved_idx)."""
+        return self.filter(resolved_at__gte=since).order_by("-resolved_at", "-pk")
 
 
 class Ticket(models.Model):

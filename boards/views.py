@@ -27,7 +27,7 @@ from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -301,12 +301,12 @@ def _board_columns(request: HttpRequest, board: Board, filters: BoardFilters, no
     done_ids = [c.pk for c in columns if c.is_done]
     tickets = filters.apply(Ticket.objects.filter(board=board), request.user)
     # Served by ticket_board_column_idx; the done column by ticket_column_resolved_idx.
-    open_rows = tickets.open().order_by("priority", F("deadline_at").asc(nulls_last=True), "pk").values(*CARD_FIELDS)
+    open_rows = tickets.open().by_urgency().values(*CARD_FIELDS)
     recent_done = []
     if done_ids:
         recent_done = list(
-            tickets.filter(column_id__in=done_ids, resolved_at__gte=now - DONE_WINDOW)
-            .order_by("-resolved_at", "-pk")
+            tickets.filter(column_id__in=done_ids)
+            .recently_resolved(now - DONE_WINDOW)
             .values(*CARD_FIELDS)[: DONE_LIMIT + 1]
         )
 
@@ -547,7 +547,7 @@ def home(request: HttpRequest) -> HttpResponse:
         .filter(assignee=request.user)
         .select_related("board", "column", "client", "deadline_criterion")
         .defer("description")
-        .order_by("priority", F("deadline_at").asc(nulls_last=True), "pk")
+        .by_urgency()
     )
     return render(
         request,
