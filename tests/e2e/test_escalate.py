@@ -69,3 +69,29 @@ def test_the_dialog_says_so_when_no_criterion_applies(page, live_server, desk, b
     expect(dialog).to_be_visible()
     expect(dialog.locator("input[name=criterion]")).to_have_count(0)
     expect(dialog).to_contain_text(re.compile(r"\bno\b.*\bcriteri", re.IGNORECASE))
+
+
+def test_dropping_a_card_on_another_boards_tab_offers_only_criteria_leading_there(
+    page, live_server, desk, both, ticket_factory
+):
+    ticket = ticket_factory(column="New", title="Laptop will not dock")
+    login(page, live_server, "alex")
+    open_board(page, live_server, "triage")
+
+    card(page, ticket).drag_to(page.locator('nav.board-tabs a[data-board-slug="support"]'))
+
+    dialog = page.locator("dialog#move-dialog[open]")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Support")
+    expect(dialog.locator("label").filter(has_text="Beyond this tier")).to_have_count(1)
+    # Nothing that leads elsewhere, and the time limit is never offered by hand.
+    expect(dialog.locator("label").filter(has_text="User-facing follow-up")).to_have_count(0)
+    expect(dialog.locator("label").filter(has_text="Tier 1 time limit")).to_have_count(0)
+
+    dialog.locator("label").filter(has_text="Beyond this tier").locator("input[name=criterion]").check()
+    dialog.locator("button[type=submit]").click()
+
+    expect(page.locator(f"#board-columns #ticket-{ticket.pk}")).to_have_count(0)
+    moved = Ticket.objects.select_related("board").get(pk=ticket.pk)
+    assert (moved.board.slug, moved.tier) == ("support", 2)
+    assert Move.objects.filter(ticket=ticket).latest("pk").criterion.name == "Beyond this tier"
