@@ -101,6 +101,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A 500-card board is ~800 KiB of HTML and the live poll resends the
+    # columns on every change; gzipped it is a twentieth of that. Django's
+    # GZipMiddleware pads its output against BREACH (since 4.2).
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
