@@ -13,22 +13,20 @@ again creates nothing and changes nothing (passwords included).
 from __future__ import annotations
 
 import contextlib
-import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.test.utils import override_settings
 from django.utils import timezone
 
 from routing import services
 from routing.models import Criterion
 
-from .models import MANAGERS_GROUP, TECHNICIANS_GROUP, Board, Client, Column, Note, Skill, Technician, Ticket
+from .models import MANAGERS_GROUP, TECHNICIANS_GROUP, Board, Client, Column, Skill, Technician, Ticket
 from .roles import assign_role
 from .seed import seed_structure
+from .services import add_note
 
 DEMO_PASSWORD = "switchback"
 DEMO_URL = "http://127.0.0.1:8000/"
@@ -707,30 +705,6 @@ class Result:
     tickets: int = 0
 
 
-@contextlib.contextmanager
-def _quiet_notifications() -> Iterator[None]:
-    """Back-dated demo moves must not email anyone, nor need a broker.
-
-    While the demo loads, notifications run in-process into the dummy mail
-    backend, without a log line per task; the live desk notifies as usual.
-    """
-    from helpdesk.celery import app
-
-    loggers = [logging.getLogger(name) for name in ("celery.app.trace", "kombu.connection")]
-    levels = [logger.level for logger in loggers]
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    try:
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
-            yield
-    finally:
-        app.conf.task_always_eager = previous
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
-
-
 def _people(boards, skills) -> tuple[dict[str, User], list[Login]]:
     users, logins = {}, []
     for person in PEOPLE:
@@ -779,7 +753,7 @@ def _open(spec: Spec, boards, clients, users, skills, now: datetime) -> None:
     # Monitoring alerts arrive by themselves (no actor); the front line logs
     # calls and emails as they come in.
     opened_by = spec.opened_by or (spec.assignee or "tess" if spec.board == "triage" else None)
-    services.open_ticket(ticket, actor=users[opened_by] if opened_by else None, now=opened_at)
+    services.open_ticket(ticket, actor=users[opened_by] if opened_by else None, now=opened_at, notify=False)
 
     last = opened_at
     for offset, step in spec.steps:
@@ -796,14 +770,21 @@ def _play(ticket_id: int, step: Step, users, skills, at: datetime) -> None:
     if kind == "column":
         name, who = args
         services.move_ticket(
-            ticket, actor=users[who], expected_version=None, to_column=ticket.board.columns.get(name=name), now=at
+            ticket,
+            actor=users[who],
+            expected_version=None,
+            to_column=ticket.board.columns.get(name=name),
+            now=at,
+            notify=False,
         )
         if ticket.assignee_id is None:
             Ticket.objects.filter(pk=ticket_id).update(assignee=users[who])
     elif kind == "criterion":
         name, who, note = args
         criterion = Criterion.objects.get(name=name)
-        services.move_ticket(ticket, actor=users[who], expected_version=None, criterion=criterion, note=note, now=at)
+        services.move_ticket(
+            ticket, actor=users[who], expected_version=None, criterion=criterion, note=note, now=at, notify=False
+        )
     elif kind == "timeout":
         # What the sweep records when the deadline passes, at that moment.
         criterion = ticket.deadline_criterion
@@ -814,15 +795,16 @@ def _play(ticket_id: int, step: Step, users, skills, at: datetime) -> None:
             criterion=criterion,
             note=f"Time limit of {criterion.time_limit_minutes} active minutes reached.",
             now=ticket.deadline_at,
+            notify=False,
         )
     elif kind == "onsite":
         (who,) = args
         Ticket.objects.filter(pk=ticket_id).update(needs_onsite=True)
-        services.facts_changed(ticket, actor=users[who], now=at)
+        services.facts_changed(ticket, actor=users[who], now=at, notify=False)
     elif kind == "skill":
         name, who = args
         ticket.required_skills.add(skills[name])
-        services.facts_changed(ticket, actor=users[who], now=at)
+        services.facts_changed(ticket, actor=users[who], now=at, notify=False)
     elif kind == "resolve":
         (who,) = args
         services.move_ticket(
@@ -831,10 +813,11 @@ def _play(ticket_id: int, step: Step, users, skills, at: datetime) -> None:
             expected_version=None,
             to_column=ticket.board.first_column(Column.Category.DONE),
             now=at,
+            notify=False,
         )
     elif kind == "note":
         who, body, minutes_worked = args
-        Note.objects.create(ticket=ticket, author=users[who], body=body, minutes_worked=minutes_worked, created_at=at)
+        add_note(ticket, author=users[who], body=body, minutes_worked=minutes_worked, now=at)
     else:
         raise ValueError(f"Unknown demo step {kind!r}")
 
@@ -852,8 +835,9 @@ def load_demo(now: datetime | None = None, *, dry_run: bool = False) -> Result:
     says what a real run would create.
     """
     now = now or timezone.now()
-    # The quiet context must outlive every commit: notifications leave on commit.
-    with _quiet_notifications(), transaction.atomic() if dry_run else contextlib.nullcontext():
+    # Back-dated history is replayed with notify=False: nobody is emailed about
+    # last week's moves, and loading needs no broker.
+    with transaction.atomic() if dry_run else contextlib.nullcontext():
         result = _load(now)
         result.boards = Board.objects.count()
         result.tickets = Ticket.objects.count()

@@ -197,6 +197,7 @@ def _apply(
     now: datetime,
     criteria: list[Criterion] | None = None,
     touched: set[int] | None = None,
+    notify: bool = True,
 ) -> Move:
     """Write one move on a ticket whose row the caller has locked.
 
@@ -253,7 +254,7 @@ def _apply(
         touch_boards({old_board_id, to.board.pk})
     else:
         touched.update((old_board_id, to.board.pk))
-    if criterion is not None:
+    if criterion is not None and notify:
         from .tasks import notify_move
 
         # After the commit, and robust: a broker that is down is logged and
@@ -302,6 +303,7 @@ def move_ticket(
     to_tier: int | None = None,
     note: str = "",
     now: datetime | None = None,
+    notify: bool = True,
 ) -> Move | None:
     """Move a ticket, the one way anything does.
 
@@ -311,7 +313,8 @@ def move_ticket(
        and goes in the asked ``direction``; its destination decides board, tier
        and column. Without one: only a column on the same board and/or a tier.
     3. Write the Move, update the ticket, recompute its deadline, bump its
-       version, and queue notifications for after the commit.
+       version, and queue notifications for after the commit (unless
+       ``notify`` is off: replaying history, as the demo loader does).
 
     Returns the Move, or None when the ticket is already where it was asked to go.
     """
@@ -342,7 +345,14 @@ def move_ticket(
                 raise NotAllowed(f"“{criterion.name}” is fired by the scheduler, not by hand.")
             to = _destination(locked, criterion)
             return _apply(
-                locked, to, actor=actor, criterion=criterion, direction=criterion.direction, note=note, now=now
+                locked,
+                to,
+                actor=actor,
+                criterion=criterion,
+                direction=criterion.direction,
+                note=note,
+                now=now,
+                notify=notify,
             )
 
         column = to_column or locked.column
@@ -358,10 +368,10 @@ def move_ticket(
             return None
         plain = Direction.ESCALATE if tier > locked.tier else Direction.DE_ESCALATE if tier < locked.tier else ""
         to = Position(locked.board, column, tier)
-        return _apply(locked, to, actor=actor, criterion=None, direction=plain, note=note, now=now)
+        return _apply(locked, to, actor=actor, criterion=None, direction=plain, note=note, now=now, notify=notify)
 
 
-def open_ticket(ticket: Ticket, *, actor, now: datetime | None = None) -> Ticket:
+def open_ticket(ticket: Ticket, *, actor, now: datetime | None = None, notify: bool = True) -> Ticket:
     """Put a new (unsaved) ticket on its board: entry column, clock, deadline.
 
     Records the arrival as the ticket's first Move, then fires any condition
@@ -392,11 +402,11 @@ def open_ticket(ticket: Ticket, *, actor, now: datetime | None = None) -> Ticket
             created_at=now,
         )
         touch_boards([ticket.board_id])
-        fire_conditions(ticket, actor=actor, now=now)
+        fire_conditions(ticket, actor=actor, now=now, notify=notify)
     return ticket
 
 
-def fire_conditions(ticket: Ticket, *, actor, now: datetime | None = None) -> Move | None:
+def fire_conditions(ticket: Ticket, *, actor, now: datetime | None = None, notify: bool = True) -> Move | None:
     """Fire the first condition criterion this ticket now meets, if any.
 
     Called on the write that may make a condition true: a ticket opened, its
@@ -422,7 +432,14 @@ def fire_conditions(ticket: Ticket, *, actor, now: datetime | None = None) -> Mo
             if criterion.applies_to(locked.board, locked.tier) and condition_holds(criterion, locked):
                 to = _destination(locked, criterion)
                 move = _apply(
-                    locked, to, actor=actor, criterion=criterion, direction=criterion.direction, note="", now=now
+                    locked,
+                    to,
+                    actor=actor,
+                    criterion=criterion,
+                    direction=criterion.direction,
+                    note="",
+                    now=now,
+                    notify=notify,
                 )
                 break
     if move is not None:
@@ -430,10 +447,10 @@ def fire_conditions(ticket: Ticket, *, actor, now: datetime | None = None) -> Mo
     return move
 
 
-def facts_changed(ticket: Ticket, *, actor, now: datetime | None = None) -> Move | None:
+def facts_changed(ticket: Ticket, *, actor, now: datetime | None = None, notify: bool = True) -> Move | None:
     """A ticket's facts (needs onsite, required skills) were edited."""
     touch_boards([ticket.board_id])
-    return fire_conditions(ticket, actor=actor, now=now)
+    return fire_conditions(ticket, actor=actor, now=now, notify=notify)
 
 
 # --- The scheduler's sweep -----------------------------------------------------

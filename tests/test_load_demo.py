@@ -103,3 +103,12 @@ def test_the_desk_tells_a_story(db):
         for before, after in itertools.pairwise(moves):
             assert (after.from_board_id, after.from_column_id) == (before.to_board_id, before.to_column_id)
         assert (moves[-1].to_board_id, moves[-1].to_column_id) == (ticket.board_id, ticket.column_id)
+
+
+def test_replaying_the_demo_history_emails_nobody(db, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        _load()
+
+    assert Move.objects.filter(criterion__isnull=False).exists()  # escalations were replayed…
+    assert callbacks == []  # …without queueing a notification
+    assert mailoutbox == []

@@ -56,6 +56,22 @@ def test_the_person_who_moved_the_ticket_is_not_emailed(desk, tier2, mailoutbox,
     assert mailoutbox == []
 
 
+def test_a_move_made_with_notify_off_queues_nothing(desk, tier1, tier2, mailoutbox, django_capture_on_commit_callbacks):
+    ticket = make_ticket(board=desk.triage, now=NOW)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.move_ticket(
+            ticket,
+            actor=tier1,
+            expected_version=ticket.version,
+            criterion=desk.criteria["Beyond this tier"],
+            notify=False,
+        )
+
+    assert Ticket.objects.get(pk=ticket.pk).board == desk.support
+    assert callbacks == [] and mailoutbox == []
+
+
 def test_nothing_is_sent_before_the_commit(desk, tier2, mailoutbox, django_capture_on_commit_callbacks):
     make_ticket(board=desk.triage, now=NOW)
 
