@@ -213,25 +213,20 @@ class ColumnView:
 class _CriteriaIndex:
     """Active criteria read once per page: which manual directions a card offers, time limits.
 
-    Mirrors ``routing.services.manual_criteria`` (manual or condition trigger,
-    from this board or any, from this tier or any, and actually changing
-    something) without a query per card.
+    Same rule as ``routing.services.manual_criteria`` (``offered_by_hand`` and
+    ``applies_to``), without a query per card.
     """
 
     def __init__(self) -> None:
         criteria = list(Criterion.objects.active().select_related("to_board"))
         self.limits = {c.pk: c.time_limit_minutes for c in criteria if c.trigger == Criterion.Trigger.TIME}
-        self.manual = [c for c in criteria if c.trigger != Criterion.Trigger.TIME]
+        self.manual = [c for c in criteria if c.offered_by_hand]
         self._directions: dict[tuple[int, int], frozenset[str]] = {}
 
     def directions(self, board: Board, tier: int) -> frozenset[str]:
         key = (board.pk, tier)
         if key not in self._directions:
-            self._directions[key] = frozenset(
-                c.direction
-                for c in self.manual
-                if c.from_board_id in (None, board.pk) and c.from_tier in (None, tier) and c.applies_to(board, tier)
-            )
+            self._directions[key] = frozenset(c.direction for c in self.manual if c.applies_to(board, tier))
         return self._directions[key]
 
 

@@ -31,7 +31,7 @@ class CriterionQuerySet(models.QuerySet):
 
     def manual(self) -> CriterionQuerySet:
         """Criteria a technician may invoke by hand (condition criteria too)."""
-        return self.filter(trigger__in=[Criterion.Trigger.MANUAL, Criterion.Trigger.CONDITION])
+        return self.filter(trigger__in=Criterion.BY_HAND)
 
 
 class Criterion(models.Model):
@@ -39,6 +39,9 @@ class Criterion(models.Model):
         TIME = "time", "Time — the scheduler fires it when a clock passes the limit"
         MANUAL = "manual", "Manual — a technician invokes it"
         CONDITION = "condition", "Condition — a ticket fact makes it true (also offered by hand)"
+
+    # Triggers a technician may also invoke by hand; time is the scheduler's alone.
+    BY_HAND = (Trigger.MANUAL, Trigger.CONDITION)
 
     class Condition(models.TextChoices):
         NEEDS_ONSITE = "needs_onsite", "The ticket needs an onsite visit"
@@ -128,6 +131,10 @@ class Criterion(models.Model):
                 errors["to_column"] = "The target column must belong to the target board."
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def offered_by_hand(self) -> bool:
+        return self.trigger in self.BY_HAND
 
     def destination(self, board: Board, tier: int) -> tuple[Board, int]:
         return (self.to_board if self.to_board_id else board, self.to_tier if self.to_tier is not None else tier)

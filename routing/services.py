@@ -341,7 +341,7 @@ def move_ticket(
                 raise NotAllowed(
                     f"“{criterion.name}” does not apply to a tier {locked.tier} ticket on {locked.board.name}."
                 )
-            if criterion.trigger == Criterion.Trigger.TIME and actor is not None:
+            if not criterion.offered_by_hand and actor is not None:
                 raise NotAllowed(f"“{criterion.name}” is fired by the scheduler, not by hand.")
             to = _destination(locked, criterion)
             return _apply(
