@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "template_partials",
     "boards",
     "routing",
+    "flow",
 ]
 
 MIDDLEWARE = [
