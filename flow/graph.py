@@ -46,6 +46,7 @@ STUB = 52  # intake and resolution arrows
 LABEL_CHARS = 34  # longer criterion names are cut on the map (the table and tooltip have them whole)
 CHAR_W = 6.6  # average glyph width at the label size, for collision checks
 LEGEND_H = 34
+LOOP_LABEL_GAP = 26  # from a board's centre to its loops' labels: clear of a few nested loops
 
 # What the trigger looks like on a label.
 TRIGGER_TEXT = {
@@ -169,6 +170,10 @@ class Arrow:
         moves = "move" if self.count == 1 else "moves"
         what = f"{c.get_direction_display().lower()} {where}{tiers}, {self.trigger_text}"
         return f"{c.name}: {what}; {self.count} {moves} in the period.{state}"
+
+    @property
+    def label_anchor(self) -> str:
+        return "start" if self.is_loop else "middle"
 
     @property
     def label_width(self) -> float:
@@ -332,6 +337,9 @@ def _layout(nodes: list[Node], arrows: list[Arrow], query: FlowQuery) -> FlowMap
     def label_box(a: Arrow) -> tuple[float, float]:
         lo, hi = span(a)
         centre = (lo + hi) / 2 * PITCH
+        if a.is_loop:
+            # A loop's label starts just right of the loop, clear of the feet arriving from the left.
+            return centre + LOOP_LABEL_GAP, centre + LOOP_LABEL_GAP + a.label_width
         return centre - a.label_width / 2, centre + a.label_width / 2
 
     for arrow in sorted(arrows, key=lambda a: (span(a)[1] - span(a)[0], a.criterion.position, a.criterion.pk)):
@@ -360,7 +368,7 @@ def _layout(nodes: list[Node], arrows: list[Arrow], query: FlowQuery) -> FlowMap
             y0 = row_y + NODE_H
             y_level = y0 + ROW_GAP + (arrow.level - 1) * LEVEL_H + 10
         arrow.path = _bracket(arrow.x1, arrow.x2, y0, y_level)
-        arrow.label_x = (arrow.x1 + arrow.x2) / 2
+        arrow.label_x = arrow.source.x + LOOP_LABEL_GAP if arrow.is_loop else (arrow.x1 + arrow.x2) / 2
         arrow.label_y = y_level - 5 if arrow.above else y_level + 14
 
     width = MARGIN * 2 + STUB * 2 + NODE_W + max(len(nodes) - 1, 0) * PITCH

@@ -222,8 +222,8 @@ def test_eight_boards_and_thirty_criteria_lay_out_without_overlapping_labels():
     assert len(m.nodes) == 8 and len(m.arrows) == 30
     boxes = []
     for a in m.arrows:
-        half = a.label_width / 2
-        box = (a.label_x - half, a.label_y - 12, a.label_x + half, a.label_y + 2)
+        left = a.label_x if a.label_anchor == "start" else a.label_x - a.label_width / 2
+        box = (left, a.label_y - 12, left + a.label_width, a.label_y + 2)
         for other in boxes:
             overlap_x = box[0] < other[0][2] and other[0][0] < box[2]
             overlap_y = box[1] < other[0][3] and other[0][1] < box[3]
