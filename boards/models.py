@@ -246,6 +246,22 @@ class Ticket(models.Model):
             models.Index(fields=["board", "column", "priority"], name="ticket_board_column_idx"),
             # The board page's done column: recently resolved tickets.
             models.Index(fields=["column", "resolved_at"], name="ticket_column_resolved_idx"),
+            # flow.gauges: tickets resolved in a period (first-board resolution,
+            # time on each board, resolutions per board and tier): resolved_at in [start, end).
+            models.Index(
+                fields=["resolved_at"],
+                name="ticket_resolved_idx",
+                condition=Q(resolved_at__isnull=False),
+                include=["board", "tier", "created_at", "active_time"],
+            ),
+            # flow.gauges: open tickets per board (load per board and tier, the
+            # oldest open per board, idle tickets): resolved_at IS NULL.
+            models.Index(
+                fields=["board", "created_at"],
+                name="ticket_open_board_idx",
+                condition=Q(resolved_at__isnull=True),
+                include=["tier", "deadline_at"],
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(tier__gte=1), name="ticket_tier_at_least_1"),

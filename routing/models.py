@@ -186,7 +186,42 @@ class Move(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="move_ticket_timeline_idx")]
+        # Partial indexes for the Flow page's gauges keep only *routing* moves
+        # (board or tier changed): a fraction of the log, which is mostly column
+        # moves. The condition is spelt exactly as flow.gauges.ROUTING and its raw
+        # SQL, so PostgreSQL can match the queries to them; INCLUDE lets it answer
+        # from the index alone (PostgreSQL only; SQLite ignores INCLUDE).
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="move_ticket_timeline_idx"),
+            # flow.gauges: the period's routing moves grouped by board, tier,
+            # direction, criterion, who and day (matrix, criteria, breaches,
+            # daily chart, headline): created_at in [start, end).
+            models.Index(
+                fields=["created_at"],
+                name="move_routing_time_idx",
+                condition=(
+                    Q(from_board__lt=models.F("to_board"))
+                    | Q(from_board__gt=models.F("to_board"))
+                    | Q(from_tier__lt=models.F("to_tier"))
+                    | Q(from_tier__gt=models.F("to_tier"))
+                ),
+                include=["from_board", "to_board", "from_tier", "to_tier", "direction", "criterion", "actor", "ticket"],
+            ),
+            # flow.gauges: each ticket's path between boards and tiers in order
+            # (bounces, wasted escalations, came back within 24 h, first board,
+            # "did this ticket ever change board").
+            models.Index(
+                fields=["ticket", "created_at"],
+                name="move_routing_ticket_idx",
+                condition=(
+                    Q(from_board__lt=models.F("to_board"))
+                    | Q(from_board__gt=models.F("to_board"))
+                    | Q(from_tier__lt=models.F("to_tier"))
+                    | Q(from_tier__gt=models.F("to_tier"))
+                ),
+                include=["from_board", "to_board", "from_tier", "to_tier", "direction", "criterion"],
+            ),
+        ]
 
     def __str__(self) -> str:
         if self.from_board_id is None:
