@@ -12,6 +12,24 @@ from django.http import QueryDict
 
 from .models import Client, Skill, Ticket
 
+# The largest value a ticket number or version can hold (a bigint on PostgreSQL).
+MAX_ID = 2**63 - 1
+
+
+def ascii_int(text: str | None) -> int | None:
+    """A whole number written in ASCII digits ("42"), else None.
+
+    Everything that reads a number from a query, a form field outside a form,
+    or a header goes through here. ``str.isdigit()`` is true for "²", which
+    ``int()`` then refuses; ``int()`` itself accepts "١٢" and " 12 ". A number
+    too large for the database is no number either.
+    """
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
+
+
 PRIORITY_CHOICES = [("", "Any priority")] + [(str(value), f"P{value}") for value in Ticket.Priority.values]
 
 
@@ -75,9 +93,9 @@ class BoardFilters:
             tickets = tickets.filter(priority=self.priority)
         if self.q:
             text = Q(title__icontains=self.q) | Q(client__name__icontains=self.q) | Q(requester_name__icontains=self.q)
-            number = self.q.lstrip("#")
-            if number.isdigit():
-                text |= Q(pk=int(number))
+            number = ascii_int(self.q.lstrip("#"))
+            if number is not None:
+                text |= Q(pk=number)
             tickets = tickets.filter(text)
         return tickets
 

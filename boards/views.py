@@ -17,6 +17,8 @@ assignee; anyone else gets a 404.
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import chain
@@ -25,10 +27,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, Q
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
@@ -41,15 +43,29 @@ from routing.models import Criterion, Direction, Move
 from routing.services import MoveError, manual_criteria, move_ticket
 
 from . import services
-from .forms import BoardFilters, CriterionForm, MoveForm, NoteForm, QuickAddForm, ResolveForm, TicketUpdateForm
+from .forms import (
+    BoardFilters,
+    CriterionForm,
+    MoveForm,
+    NoteForm,
+    QuickAddForm,
+    ResolveForm,
+    TicketUpdateForm,
+    ascii_int,
+)
 from .models import Board, Column, Note, Skill, Technician, Ticket, is_manager
 from .templatetags.board_tags import countdown_badge
+
+log = logging.getLogger(__name__)
 
 # The done column shows tickets closed in the last week, at most DONE_LIMIT of
 # them, so the board page stays small however long the desk has been running.
 DONE_WINDOW = timedelta(days=7)
 DONE_LIMIT = 30
 DONE_PAGE_SIZE = 50
+
+# A board's slug, as the URL patterns' <slug:…> converter accepts it.
+slug_re = re.compile(r"[-a-zA-Z0-9_]+")
 
 DIRECTION_VERBS = {
     Direction.ESCALATE: "escalated",
@@ -100,6 +116,13 @@ def _get_ticket_for_change(request: HttpRequest, pk: int) -> Ticket:
     return ticket
 
 
+def _get_board_param(slug: str) -> Board:
+    """The board a query or form names by slug: 400 when it can't be a slug, 404 when there is none."""
+    if not slug_re.fullmatch(slug):
+        raise BadRequest("That is not a board's name.")
+    return get_object_or_404(Board, slug=slug)
+
+
 # --- URLs, filters and where the browser is ------------------------------------
 
 _SENTINEL = 918273645
@@ -116,13 +139,28 @@ def _board_url(board: Board, filters: BoardFilters | None = None) -> str:
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
-    """Where a plain form goes back to: its `next` field, else the page it was posted from, on this site only."""
+    """Where a plain form goes back to: its `next` field, else the page it was posted from, on this site only.
+
+    Only a path on this site ("/boards/triage/?q=x") or a full URL of this
+    host qualifies. Anything else ("0", "abc", "javascript:…") is ignored:
+    it is answered with ``fallback``, never handed to ``redirect()``, which
+    would try it as a view name and fail after the write was saved.
+    """
     for url in (request.POST.get("next"), request.GET.get("next"), request.headers.get("Referer")):
-        if url and url_has_allowed_host_and_scheme(
-            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
+        if not url or not (url.startswith("/") or urlsplit_or_none(url) is not None):
+            continue
+        if url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
             return url
     return fallback
+
+
+def urlsplit_or_none(url: str):
+    """``urlsplit`` of an absolute http(s) URL, or None for anything else (a relative or malformed one)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[" and friends
+        return None
+    return parts if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 @dataclass
@@ -136,10 +174,13 @@ class Screen:
 
 
 def _screen(request: HttpRequest) -> Screen:
-    path = request.htmx.current_url_abs_path if request.htmx else None
-    if not path:
+    try:
+        path = request.htmx.current_url_abs_path if request.htmx else None
+        parts = urlsplit(path) if path else None
+    except ValueError:  # a malformed HX-Current-URL: answer as if we did not know the page
         return Screen()
-    parts = urlsplit(path)
+    if not parts:
+        return Screen()
     try:
         match = resolve(parts.path)
     except Resolver404:
@@ -432,7 +473,8 @@ def _redirect_back(request: HttpRequest, ticket_pk: int | None, fallback_url: st
             ticket = _ticket_queryset().filter(pk=ticket_pk).first()
             if ticket is None or not _can_view(request, ticket):
                 url = fallback_url
-    return redirect(url)
+    # Never redirect(url): a string without a "/" would be looked up as a view name.
+    return HttpResponseRedirect(url)
 
 
 def _drawer_part(request: HttpRequest, ticket_pk: int | None, screen: Screen, now: datetime):
@@ -448,6 +490,33 @@ def _drawer_part(request: HttpRequest, ticket_pk: int | None, screen: Screen, no
     return ("boards/ticket.html#drawer_oob", _drawer_context(request, ticket, now, back))
 
 
+def _answered_after_saving(answer):
+    """A write view's answer must not fail once the write is saved.
+
+    The write has committed and its message is queued by the time the answer
+    is drawn. Should drawing it fail (a bug, or the database going away), a
+    500 would tell the technician nothing was saved, and a retry would save a
+    second ticket or note. Instead the error is logged and the browser is sent
+    to reload (htmx) or back to ``fallback_url`` (plain form), where the saved
+    state and the message show. Input is parsed so this never happens for bad
+    input; the tests fail on the log line.
+    """
+
+    def wrapper(request: HttpRequest, ticket_pk: int | None, *, fallback_url: str, **kwargs) -> HttpResponse:
+        try:
+            return answer(request, ticket_pk, fallback_url=fallback_url, **kwargs)
+        except Exception:
+            log.exception("Could not draw the answer to %s %s after the write", request.method, request.path)
+            if request.htmx:
+                response = HttpResponse(status=204)
+                response["HX-Refresh"] = "true"
+                return response
+            return HttpResponseRedirect(fallback_url)
+
+    return wrapper
+
+
+@_answered_after_saving
 def _after_action(
     request: HttpRequest,
     ticket_pk: int | None,
@@ -485,6 +554,7 @@ def _after_action(
     return _render_parts(request, parts)
 
 
+@_answered_after_saving
 def _after_card_move(request: HttpRequest, ticket: Ticket, *, fallback_url: str) -> HttpResponse:
     """Answer a same-board move the cheap way when the browser is up to date.
 
@@ -494,10 +564,10 @@ def _after_card_move(request: HttpRequest, ticket: Ticket, *, fallback_url: str)
     has not seen: send back just that card (new version and clock) and the
     poll's new revision instead of the whole board. Otherwise redraw all.
     """
-    seen = request.headers.get("X-Board-Revision", "")
+    seen = ascii_int(request.headers.get("X-Board-Revision"))
     screen = _screen(request) if request.htmx else Screen()
     board = screen.board
-    if board is None or board.pk != ticket.board_id or not seen.isdigit() or board.revision != int(seen) + 1:
+    if board is None or board.pk != ticket.board_id or seen is None or board.revision != seen + 1:
         return _after_action(request, ticket.pk, fallback_url=fallback_url)
     now = timezone.now()
     row = Ticket.objects.filter(pk=ticket.pk).values(*CARD_FIELDS).get()
@@ -651,16 +721,16 @@ def ticket_criteria(request: HttpRequest, pk: int, direction: str) -> HttpRespon
     """The escalate / de-escalate / transfer dialog, and the move it makes."""
     ticket = _get_ticket_for_change(request, pk)
     slug = request.POST.get("to") if request.method == "POST" else request.GET.get("to")
-    to_board = get_object_or_404(Board, slug=slug) if slug else None
+    to_board = _get_board_param(slug) if slug else None
     criteria = _criteria_for(ticket, direction, to_board)
     origin = ticket.board.get_absolute_url()
 
     if request.method == "POST":
         form = CriterionForm(request.POST, criteria=criteria)
-        posted_version = request.POST.get("version", "")
+        posted_version = ascii_int(request.POST.get("version"))
         try:
-            if posted_version.isdigit():
-                services.check_version(ticket, int(posted_version))
+            if posted_version is not None:
+                services.check_version(ticket, posted_version)
             if form.is_valid():
                 criterion = next(c for c in criteria if c.pk == form.cleaned_data["criterion"])
                 move = move_ticket(
@@ -814,8 +884,6 @@ def ticket_create(request: HttpRequest, slug: str) -> HttpResponse:
     else:
         messages.error(request, _first_error(form))
         fresh = form
-    if not request.htmx:
-        return _redirect_back(request, None, board.get_absolute_url())
     return _after_action(
         request,
         None,

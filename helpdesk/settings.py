@@ -9,6 +9,7 @@ file-system Celery broker under ``var/``, so a fresh laptop needs no servers.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -94,6 +95,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "axes",
+    "csp",
+    # The project package is an app for its admin (lockouts) and its templates.
+    "helpdesk",
     "boards",
     "routing",
     "flow",
@@ -102,6 +107,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # PostgreSQL briefly down: a short 503 page, wherever the error surfaces.
+    "helpdesk.middleware.DatabaseUnavailableMiddleware",
+    # A NUL byte is never meaningful here and PostgreSQL can't store one: 400 at the door.
+    "helpdesk.middleware.RejectNulBytesMiddleware",
     # A 500-card board is ~800 KiB of HTML and the live poll resends the
     # columns on every change; gzipped it is a twentieth of that. Django's
     # GZipMiddleware pads its output against BREACH (since 4.2).
@@ -114,6 +123,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "helpdesk.middleware.PrivatePagesMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -147,12 +160,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    # Refuses a locked-out user or address before the password is even checked.
+    "helpdesk.throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+CSRF_FAILURE_VIEW = "helpdesk.errors.csrf_failure"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -234,6 +255,70 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+# --- Login throttling (django-axes) ----------------------------------------------
+# Failed logins are counted per username and, with a higher limit, per client
+# address (an office behind one NAT address shares it); either limit locks
+# logins out for LOGIN_LOCKOUT_MINUTES after the last failure. Managers see and
+# clear lockouts in admin. See helpdesk/throttle.py.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 30)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+# How many reverse proxies append to X-Forwarded-For in front of gunicorn: the
+# client address is read that many entries from the right (0: REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_HANDLER = "helpdesk.throttle.LoginThrottleHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+# Tries during a lockout do not push it further out, so the time the lockout
+# page names stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "helpdesk.throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "helpdesk.throttle.client_ip"
+AXES_VERBOSE = False
+# Only the lockouts in admin (helpdesk/admin.py); the access logs stay in the database.
+AXES_ENABLE_ADMIN = False
+
+# --- HTTPS and security headers -----------------------------------------------------
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Behind a TLS-terminating proxy: the header it sets to "https" (e.g.
+# X-Forwarded-Proto). Only set this when the proxy always sets or strips it.
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER").strip()
+if _proxy_ssl_header:
+    if not _proxy_ssl_header.replace("-", "").isalnum():
+        raise ImproperlyConfigured(f"SECURE_PROXY_SSL_HEADER={_proxy_ssl_header!r} is not a header name.")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content Security Policy (django-csp). Everything comes from this site: htmx
+# from django-htmx's static files, our app.js and the flow pages' scripts, and
+# no inline script anywhere (htmx is told not to eval, see base.html).
+# style-src-attr 'unsafe-inline' is deliberate: board colours are set as a CSS
+# custom property in style="--board: …" attributes (home, board and done
+# pages), filtered through the safe_colour tag. An inline style *attribute*
+# cannot run script; <style> elements and stylesheets from elsewhere stay
+# blocked. img-src allows data: for the empty favicon.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}

@@ -13,3 +13,9 @@ urlpatterns = [
     path("flow/", include("flow.urls")),
     path("", include("boards.urls")),
 ]
+
+# Error pages in the app's look; htmx requests get the message in place (helpdesk/errors.py).
+handler400 = "helpdesk.errors.bad_request"
+handler403 = "helpdesk.errors.permission_denied"
+handler404 = "helpdesk.errors.page_not_found"
+handler500 = "helpdesk.errors.server_error"
