@@ -4,6 +4,10 @@ Managers live here: boards with their columns, technicians with tiers, boards
 and skills, clients, and tickets. A ticket's board, column and tier are
 read-only in admin: a new ticket is opened through ``routing.services.open_ticket``
 and the only moves on offer are actions that go through ``move_ticket``.
+
+Saving a board, a column or a person's technician profile changes the map's
+soundness (a column to receive tickets, who works which board and tier), so
+those saves end with the map's lint (``flow.lint``), as criteria saves do.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 
+from flow import lint
 from routing import services
 from routing.models import Move
 
@@ -100,11 +105,24 @@ class BoardAdmin(admin.ModelAdmin):
         with transaction.atomic(using=router.db_for_write(Board)):
             super().delete_model(request, obj)
             services.recompute_deadlines()
+        lint.admin_messages(request, about=())
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         with transaction.atomic(using=router.db_for_write(Board)):
             super().delete_queryset(request, queryset)
             services.recompute_deadlines()
+        lint.admin_messages(request, about=())
+
+    # After Django's "saved" message (columns included): what the board still lacks.
+    def response_add(self, request: HttpRequest, obj: Board, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        lint.admin_messages(request, about={f"board:{obj.pk}"})
+        return response
+
+    def response_change(self, request: HttpRequest, obj: Board):
+        response = super().response_change(request, obj)
+        lint.admin_messages(request, about={f"board:{obj.pk}"})
+        return response
 
 
 @admin.register(Column)
@@ -131,6 +149,17 @@ class ColumnAdmin(admin.ModelAdmin):
     @admin.display(description="Open tickets", ordering="_open")
     def open_tickets(self, obj: Column) -> int:
         return obj._open
+
+    # A column decides where arriving tickets land (the board's first 'new' one).
+    def response_add(self, request: HttpRequest, obj: Column, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        lint.admin_messages(request, about={f"board:{obj.board_id}"})
+        return response
+
+    def response_change(self, request: HttpRequest, obj: Column):
+        response = super().response_change(request, obj)
+        lint.admin_messages(request, about={f"board:{obj.board_id}"})
+        return response
 
 
 # --- People --------------------------------------------------------------------
@@ -192,6 +221,17 @@ class TechnicianAdmin(admin.ModelAdmin):
     def is_active(self, obj: Technician) -> bool:
         return obj.user.is_active
 
+    # Tier, boards and skills decide which boards, tiers and skills are covered.
+    def response_add(self, request: HttpRequest, obj: Technician, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        lint.admin_messages(request, about={"staff"})
+        return response
+
+    def response_change(self, request: HttpRequest, obj: Technician):
+        response = super().response_change(request, obj)
+        lint.admin_messages(request, about={"staff"})
+        return response
+
 
 class TechnicianInline(admin.StackedInline):
     model = Technician
@@ -234,6 +274,19 @@ class SwitchbackUserAdmin(UserAdmin):
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
             return False
         return super().has_change_permission(request, obj)
+
+    # A person's profile, or switching their account off, changes who works where.
+    def response_add(self, request: HttpRequest, obj: User, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        if Technician.objects.filter(user=obj).exists():
+            lint.admin_messages(request, about={"staff"})
+        return response
+
+    def response_change(self, request: HttpRequest, obj: User):
+        response = super().response_change(request, obj)
+        if Technician.objects.filter(user=obj).exists():
+            lint.admin_messages(request, about={"staff"})
+        return response
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)

@@ -3,7 +3,9 @@
 Every open ticket's deadline depends on the active time criteria, so any
 admin write to criteria recomputes deadlines — once per request, inside the
 request's transaction, so the sweep never sees a committed criterion with
-stale deadlines.
+stale deadlines. The same moment, the map's lint (``flow.lint``) tells the
+manager what the change left unsound: findings about the saved criterion
+first, then a count of the rest with a link to the Flow page.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from boards.models import Column
+from flow import lint
 
 from . import services
 from .models import Criterion, Move
@@ -65,16 +68,25 @@ class CriterionAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     # Deadlines are recomputed once, at the end of any view that changed a
-    # criterion. The flag lives on the request: one admin instance serves all.
-    def _criteria_changed(self, request: HttpRequest) -> None:
+    # criterion, and the map is linted then too, after Django's own "saved"
+    # message. The flags live on the request: one admin instance serves all.
+    def _criteria_changed(self, request: HttpRequest, *criteria: Criterion) -> None:
         request._switchback_criteria_changed = True
+        # What the change touched: the criteria, and the boards they lead from and to.
+        for criterion in criteria:
+            request._switchback_lint_about |= {
+                f"criterion:{criterion.pk}",
+                *(f"board:{pk}" for pk in (criterion.from_board_id, criterion.to_board_id) if pk),
+            }
 
     def _recompute_after(self, view, request: HttpRequest, *args, **kwargs):
         with transaction.atomic(using=router.db_for_write(self.model)):
             request._switchback_criteria_changed = False
+            request._switchback_lint_about = set()
             response = view(request, *args, **kwargs)
             if request._switchback_criteria_changed:
                 services.recompute_deadlines()
+                lint.admin_messages(request, about=request._switchback_lint_about)
         return response
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -89,15 +101,17 @@ class CriterionAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Criterion, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        self._criteria_changed(request)
+        self._criteria_changed(request, obj)
 
     def delete_model(self, request: HttpRequest, obj: Criterion) -> None:
+        gone = Criterion(pk=obj.pk, from_board_id=obj.from_board_id, to_board_id=obj.to_board_id)
         super().delete_model(request, obj)
-        self._criteria_changed(request)
+        self._criteria_changed(request, gone)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        gone = [Criterion(pk=c.pk, from_board_id=c.from_board_id, to_board_id=c.to_board_id) for c in queryset]
         super().delete_queryset(request, queryset)
-        self._criteria_changed(request)
+        self._criteria_changed(request, *gone)
 
 
 class ActorFilter(admin.SimpleListFilter):
