@@ -1,25 +1,1162 @@
 """The gauges: figures about the flow of tickets over a period, from the Move log.
 
-STUB: to be written. Contract: ``compute(query, now)`` returns what
-``templates/flow/_gauges.html`` renders; ``csv_rows(name, query, now)`` returns
-(header, rows) for one gauge's CSV or raises KeyError; ``headline(now)`` the
-few figures the manager's home shows.
+``compute(query, now)`` returns what ``templates/flow/_gauges.html`` renders,
+``csv_rows(name, query, now)`` one gauge's table as (header, rows), and
+``headline(now)`` the few figures the manager's home shows for the last 7 days.
+
+Words used in every definition below
+------------------------------------
+- The *period* is ``[query.start, query.end)``. A move is *in the period* when
+  its ``created_at`` is; moves before or after it never count, except where a
+  gauge says it looks at a ticket's whole path (e.g. "third move between boards").
+- A *routing move* changes a ticket's board or its tier (escalations,
+  de-escalations, transfers, tier changes). Column moves on one board and the
+  opening move are not routing moves. A *board move* is a routing move that
+  changes the board.
+- *Who moved*: **condition** when the move's criterion has the ``condition``
+  trigger (a ticket fact made it true, whether it fired when someone saved the
+  fact, an integration opened the ticket, or a technician picked it by hand);
+  otherwise **scheduler** when the move has no actor (only the sweep moves with
+  a criterion and no person), and **person** when it has one (a manual
+  criterion, or a tier changed by hand).
+- *Active time* is the clock of ``routing.services``: time in ``new``/``active``
+  columns (``Column.CLOCK_RUNS``); ``waiting`` and ``done`` pause it.
+- The *board filter* keeps moves that leave or reach the board, and tickets on
+  it (see each gauge for which board a ticket is counted on).
+
+Every gauge is a fixed number of queries whatever the size of the log, grouped
+in the database (PERCENTILE_CONT on PostgreSQL; on SQLite the percentiles are
+taken in Python from per-ticket values, which is fine for a laptop's data).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+
+from django.db import connection
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Max, OuterRef, Q, Subquery, Window
+from django.db.models.functions import RowNumber, TruncDate
+from django.urls import reverse
+from django.utils import timezone
+
+from boards.models import Board, Column, Note, Technician, Ticket
+from routing.models import Criterion, Direction, Move
 
 from .period import FlowQuery
 
+DAY = 86400  # seconds
+STALE_LIST = 20  # idle tickets listed (the count covers all of them)
+OLDEST_PER_BOARD = 5
+TICKET_LIST = 50  # tickets listed under wasted escalations and bounces (the CSV has all)
 
-def compute(query: FlowQuery, now: datetime):
-    return None
+# A routing move changes board or tier. Written exactly as the partial indexes
+# move_routing_time_idx / move_routing_ticket_idx spell it (routing/models.py),
+# so PostgreSQL can prove a query's WHERE implies the index predicate.
+ROUTING = (
+    Q(from_board__lt=F("to_board"))
+    | Q(from_board__gt=F("to_board"))
+    | Q(from_tier__lt=F("to_tier"))
+    | Q(from_tier__gt=F("to_tier"))
+)
+
+
+def _routing_sql(alias: str) -> str:
+    a = alias
+    return (
+        f"({a}.from_board_id < {a}.to_board_id OR {a}.from_board_id > {a}.to_board_id "
+        f"OR {a}.from_tier < {a}.to_tier OR {a}.from_tier > {a}.to_tier)"
+    )
+
+
+def _board_change_sql(alias: str) -> str:
+    return f"({alias}.from_board_id < {alias}.to_board_id OR {alias}.from_board_id > {alias}.to_board_id)"
+
+
+WHO = ("scheduler", "condition", "person")
+WHO_LABEL = {"scheduler": "the scheduler", "condition": "a condition", "person": "a person"}
+DIRECTIONS = (Direction.ESCALATE, Direction.DE_ESCALATE, Direction.TRANSFER)
+
+
+# --- Small helpers -------------------------------------------------------------
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _epoch(expr: str) -> str:
+    """Seconds since 1970 of a datetime column, in this engine's SQL."""
+    if _postgres():
+        return f"EXTRACT(EPOCH FROM {expr})"
+    return f"((julianday({expr}) - 2440587.5) * 86400.0)"
+
+
+def _duration_seconds(expr: str) -> str:
+    """Seconds of a DurationField column (an interval on PostgreSQL, microseconds on SQLite)."""
+    if _postgres():
+        return f"EXTRACT(EPOCH FROM {expr})"
+    return f"({expr} / 1000000.0)"
+
+
+def _param(value: datetime):
+    """A datetime as a raw-SQL parameter (SQLite stores naive UTC text)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _fetch(sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def percentile_cont(values: list[float], fraction: float) -> float | None:
+    """PostgreSQL's PERCENTILE_CONT: linear interpolation between the closest ranks."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = fraction * (len(ordered) - 1)
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def minutes_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def share_text(share: float | None) -> str:
+    return "–" if share is None else f"{share * 100:.0f} %"
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 1)
+
+
+@dataclass(frozen=True)
+class Link:
+    text: str
+    url: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _ticket_link(pk: int) -> Link:
+    return Link(f"#{pk}", reverse("ticket", args=[pk]))
+
+
+@dataclass
+class Table:
+    """One gauge as a table: what the page shows and what its CSV holds."""
+
+    name: str  # the CSV's name in /flow/gauges/<name>.csv
+    title: str
+    definition: str
+    header: list[str]
+    rows: list[list] = field(default_factory=list)  # shown: str, int or Link cells
+    csv: list[list] = field(default_factory=list)  # downloaded: raw numbers (minutes, shares 0..1)
+    empty: str = "Nothing in this period."
+    total: list | None = None  # an optional totals row, shown and downloaded
+
+
+# --- The shared reads -----------------------------------------------------------
+
+
+class _Reads:
+    """Everything the gauges read, each query at most once per request."""
+
+    def __init__(self, query: FlowQuery, now: datetime):
+        self.query = query
+        self.now = now
+        self.start, self.end = query.start, query.end
+        self.board_id = query.board.pk if query.board is not None else None
+
+    @cached_property
+    def boards(self) -> dict[int, Board]:
+        return {b.pk: b for b in Board.objects.all()}
+
+    @cached_property
+    def criteria(self) -> dict[int, Criterion]:
+        return {c.pk: c for c in Criterion.objects.order_by("position", "pk")}
+
+    def board_name(self, pk: int | None) -> str:
+        board = self.boards.get(pk)
+        return board.name if board else "–"
+
+    def _moves(self):
+        moves = Move.objects.filter(ROUTING, created_at__gte=self.start, created_at__lt=self.end)
+        if self.board_id is not None:
+            moves = moves.filter(Q(from_board_id=self.board_id) | Q(to_board_id=self.board_id))
+        return moves
+
+    @cached_property
+    def routing_groups(self) -> list[dict]:
+        """The period's routing moves, counted per (boards, tiers, direction, criterion, who, day).
+
+        One GROUP BY over move_routing_time_idx; the matrix, the criteria table,
+        the breach rates, the daily chart and the headline are all sums of it.
+        """
+        rows = (
+            self._moves()
+            .annotate(
+                day=TruncDate("created_at"),
+                by_scheduler=ExpressionWrapper(Q(actor__isnull=True), output_field=BooleanField()),
+            )
+            .values(
+                "from_board_id",
+                "to_board_id",
+                "from_tier",
+                "to_tier",
+                "direction",
+                "criterion_id",
+                "by_scheduler",
+                "day",
+            )
+            .annotate(n=Count("*"))
+            .order_by()
+        )
+        groups = list(rows)
+        for g in groups:
+            g["who"] = self.who(g["criterion_id"], g["by_scheduler"])
+        return groups
+
+    def who(self, criterion_id: int | None, by_scheduler: bool) -> str:
+        """Who moved: a condition criterion's move is "condition" whoever saved the fact that made
+        it true (a technician, or an integration with no actor); otherwise no actor is the
+        scheduler and an actor is a person."""
+        criterion = self.criteria.get(criterion_id)
+        if criterion is not None and criterion.trigger == Criterion.Trigger.CONDITION:
+            return "condition"
+        return "scheduler" if by_scheduler else "person"
+
+    @cached_property
+    def resolved_cohort(self) -> list[tuple]:
+        """Tickets resolved in the period: (first board, resolved without leaving it, board now, tier now).
+
+        The first board is where the ticket's first board move left from, or,
+        with no board move, the board it is on. ``resolved_at`` is the ticket's
+        latest resolution: a ticket reopened and still open is not resolved.
+        """
+        m, t = _table(Move), _table(Ticket)
+        sql = f"""
+            SELECT t.id, t.board_id, t.tier,
+                   (SELECT b.from_board_id FROM {m} b
+                     WHERE b.ticket_id = t.id AND {_board_change_sql("b")}
+                     ORDER BY b.created_at, b.id LIMIT 1) AS first_from
+              FROM {t} t
+             WHERE t.resolved_at >= %s AND t.resolved_at < %s
+        """
+        return _fetch(sql, [_param(self.start), _param(self.end)])
+
+    @cached_property
+    def board_paths(self) -> list[tuple]:
+        """Board moves of every ticket that made a routing move in the period, in order, with their neighbours.
+
+        Rows: (ticket, from board, to board, direction, criterion, created_at,
+        n-th board move of the ticket, previous board move's from board,
+        direction, criterion and time). Served by move_routing_ticket_idx.
+        """
+        m = _table(Move)
+        sql = f"""
+            WITH touched AS (
+                SELECT DISTINCT r.ticket_id FROM {m} r
+                 WHERE {_routing_sql("r")} AND r.created_at >= %s AND r.created_at < %s
+            ), board_moves AS (
+                SELECT b.id, b.ticket_id, b.from_board_id, b.to_board_id, b.direction, b.criterion_id, b.created_at
+                  FROM {m} b
+                 WHERE {_board_change_sql("b")} AND b.ticket_id IN (SELECT ticket_id FROM touched)
+            )
+            SELECT ticket_id, from_board_id, to_board_id, direction, criterion_id, created_at,
+                   ROW_NUMBER() OVER w,
+                   LAG(from_board_id) OVER w, LAG(direction) OVER w, LAG(criterion_id) OVER w,
+                   LAG(created_at) OVER w
+              FROM board_moves
+            WINDOW w AS (PARTITION BY ticket_id ORDER BY created_at, id)
+        """
+        rows = _fetch(sql, [_param(self.start), _param(self.end)])
+        convert = _datetime_converter()
+        return [(*r[:5], convert(r[5]), r[6], r[7], r[8], r[9], convert(r[10])) for r in rows]
+
+
+def _datetime_converter() -> Callable:
+    """Raw SQL gives SQLite datetimes as text; make them aware datetimes like the ORM would."""
+    if _postgres():
+        return lambda value: value
+    from django.utils.dateparse import parse_datetime
+
+    def convert(value):
+        if value is None:
+            return value
+        parsed = value if isinstance(value, datetime) else parse_datetime(value)
+        return parsed.replace(tzinfo=UTC) if timezone.is_naive(parsed) else parsed
+
+    return convert
+
+
+# --- 1. The from→to matrix -----------------------------------------------------------
+
+
+def matrix(reads: _Reads) -> Table:
+    """Moves between boards in the period, per (from board, to board), split by direction and by who moved.
+
+    Counts board moves (the board changed) whose ``created_at`` is in the
+    period; tier changes on one board are not in the matrix (they are in the
+    criteria table). With a board filter, moves that leave or reach the board.
+    """
+    cells: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for g in reads.routing_groups:
+        if g["from_board_id"] == g["to_board_id"]:
+            continue
+        cell = cells[(g["from_board_id"], g["to_board_id"])]
+        cell["total"] += g["n"]
+        cell[g["direction"] or "none"] += g["n"]
+        cell[g["who"]] += g["n"]
+    keys = ["total", *DIRECTIONS, *WHO]
+    table = Table(
+        name="matrix",
+        title="Moves between boards",
+        definition="Every move in the period that changed a ticket's board, from where to where, by direction "
+        "and by who moved it: the scheduler (a time limit), a condition (a ticket fact), or a person.",
+        header=[
+            "From",
+            "To",
+            "Moves",
+            "Escalations",
+            "De-escalations",
+            "Transfers",
+            "By scheduler",
+            "By condition",
+            "By a person",
+        ],
+        empty="No ticket changed board in this period.",
+    )
+    order = {pk: i for i, pk in enumerate(reads.boards)}
+    totals = defaultdict(int)
+    for (src, dst), cell in sorted(cells.items(), key=lambda kv: (order.get(kv[0][0], 0), order.get(kv[0][1], 0))):
+        values = [cell.get(k, 0) for k in keys]
+        for k, v in zip(keys, values, strict=True):
+            totals[k] += v
+        names = [reads.board_name(src), reads.board_name(dst)]
+        table.rows.append([*names, *values])
+        table.csv.append([*names, *values])
+    if table.rows:
+        table.total = ["All", "", *(totals[k] for k in keys)]
+    return table
+
+
+# --- 2. Per criterion ---------------------------------------------------------------
+
+
+def came_back(reads: _Reads) -> dict[int, int]:
+    """Per criterion: its moves in the period after which the ticket's *next* routing move,
+    within 24 hours, took it back to the board it left (board moves) or, for a
+    tier change on one board, back to the tier it left. The next move may fall
+    after the period's end (up to 24 h); it is looked for up to now.
+    """
+    m = _table(Move)
+    board_filter = ""
+    params: list = [_param(reads.start), _param(reads.end)]
+    if reads.board_id is not None:
+        board_filter = "AND (from_board_id = %s OR to_board_id = %s)"
+        params += [reads.board_id, reads.board_id]
+    sql = f"""
+        WITH touched AS (
+            SELECT DISTINCT r.ticket_id FROM {m} r
+             WHERE {_routing_sql("r")} AND r.criterion_id IS NOT NULL
+               AND r.created_at >= %s AND r.created_at < %s
+        ), path AS (
+            SELECT p.id, p.ticket_id, p.from_board_id, p.to_board_id, p.from_tier, p.criterion_id, p.created_at,
+                   CASE WHEN {_board_change_sql("p")} THEN 1 ELSE 0 END AS board_change,
+                   LEAD(p.to_board_id) OVER w AS next_board, LEAD(p.to_tier) OVER w AS next_tier,
+                   LEAD(p.created_at) OVER w AS next_at
+              FROM {m} p
+             WHERE {_routing_sql("p")} AND p.ticket_id IN (SELECT ticket_id FROM touched)
+            WINDOW w AS (PARTITION BY p.ticket_id ORDER BY p.created_at, p.id)
+        )
+        SELECT criterion_id, COUNT(*) FROM path
+         WHERE criterion_id IS NOT NULL AND created_at >= %s AND created_at < %s {board_filter}
+           AND next_at IS NOT NULL AND {_epoch("next_at")} - {_epoch("created_at")} <= {DAY}
+           AND next_board = from_board_id AND (board_change = 1 OR next_tier = from_tier)
+         GROUP BY criterion_id
+    """
+    params = [params[0], params[1], params[0], params[1], *params[2:]]
+    return dict(_fetch(sql, params))
+
+
+def criteria(reads: _Reads) -> Table:
+    """Per criterion: moves it made in the period, its share of all routing moves, and how
+    often the ticket came straight back within 24 h (see ``came_back``).
+
+    Routing moves with no criterion (a tier changed by hand) get their own row,
+    so the shares add up to 100 %.
+    """
+    fired: dict[int | None, int] = defaultdict(int)
+    for g in reads.routing_groups:
+        fired[g["criterion_id"]] += g["n"]
+    total = sum(fired.values())
+    back = came_back(reads) if total else {}
+    table = Table(
+        name="criteria",
+        title="Per criterion",
+        definition="How many routing moves (board or tier changed) each criterion made in the period, its share "
+        "of all of them, and how many of its tickets came straight back — their next move, within 24 hours, "
+        "returned them to the board (or tier) they had left.",
+        header=[
+            "Criterion",
+            "Trigger",
+            "Direction",
+            "Moves",
+            "Share of all moves",
+            "Came back within 24 h",
+            "Came back share",
+        ],
+        empty="No ticket changed board or tier in this period.",
+    )
+    order = list(reads.criteria)
+    for pk in sorted(fired, key=lambda pk: (pk is None, order.index(pk) if pk in reads.criteria else 0)):
+        n = fired[pk]
+        c = reads.criteria.get(pk)
+        name = c.name if c else "No criterion (tier changed by hand)"
+        trigger = c.get_trigger_display().split(" — ")[0] if c else "By hand"
+        direction = c.get_direction_display() if c else ""
+        returned = back.get(pk, 0)
+        share, back_share = _share(n, total), _share(returned, n)
+        table.rows.append([name, trigger, direction, n, share_text(share), returned, share_text(back_share)])
+        table.csv.append([name, trigger, direction, n, round(share, 4), returned, round(back_share, 4)])
+    if total:
+        returned = sum(back.values())
+        table.total = ["All", "", "", total, "100 %", returned, share_text(_share(returned, total))]
+    return table
+
+
+# --- 3. First-board resolution ----------------------------------------------------------
+
+
+def first_board(reads: _Reads) -> Table:
+    """Share of the tickets resolved in the period that were resolved without ever leaving the
+    board they were opened on, per opening board.
+
+    Counted over tickets whose (latest) ``resolved_at`` is in the period; a
+    ticket that went A→B→A and was resolved on A did leave, so it does not
+    count as a first-board resolution. Tickets still open at the end are not in
+    it. With a board filter: tickets opened on that board.
+    """
+    per: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for _pk, board_id, _tier, first_from in reads.resolved_cohort:
+        first = first_from if first_from is not None else board_id
+        per[first][0] += 1
+        per[first][1] += first_from is None
+    if reads.board_id is not None:
+        per = {k: v for k, v in per.items() if k == reads.board_id}
+    table = Table(
+        name="first-board",
+        title="First-board resolution",
+        definition="Of the tickets resolved in the period, the share resolved on the board they were opened on "
+        "without ever leaving it, by the board they were opened on.",
+        header=["Opened on", "Resolved", "Without leaving", "First-board resolution"],
+        empty="No ticket was resolved in this period.",
+    )
+    for pk in [pk for pk in reads.boards if pk in per]:
+        resolved, stayed = per[pk]
+        share = _share(stayed, resolved)
+        table.rows.append([reads.board_name(pk), resolved, stayed, share_text(share)])
+        table.csv.append([reads.board_name(pk), resolved, stayed, round(share, 4)])
+    resolved, stayed = sum(v[0] for v in per.values()), sum(v[1] for v in per.values())
+    if resolved:
+        table.total = ["All", resolved, stayed, share_text(_share(stayed, resolved))]
+    return table
+
+
+def first_board_share(reads: _Reads) -> float | None:
+    stayed = sum(1 for row in reads.resolved_cohort if row[3] is None)
+    return _share(stayed, len(reads.resolved_cohort))
+
+
+# --- 4. Time on each board --------------------------------------------------------------
+
+
+def _time_on_board_sql(reads: _Reads, percentiles: bool) -> tuple[str, list]:
+    """Per (ticket, board) active and wall seconds, for tickets resolved in the period.
+
+    A ticket that never changed board spent all its life on its board: active
+    time is the clock it banked (``Ticket.active_time``), wall time resolution
+    minus opening. For the others every move adds or takes away its moment, so
+    that the sums are the time between arriving and leaving: leaving a board
+    adds the move's time to that board's wall time, arriving subtracts it, and
+    the final board is left at ``resolved_at``; leaving a running column adds
+    the time to active, entering one subtracts it. No ordering, no window.
+    """
+    m, t, c = _table(Move), _table(Ticket), _table(Column)
+    runs = ", ".join(f"'{category}'" for category in Column.CLOCK_RUNS)
+    at = _epoch("m.created_at")
+    sql = f"""
+        WITH cohort AS (
+            SELECT t.id, t.board_id, t.active_time, t.created_at, t.resolved_at,
+                   CASE WHEN EXISTS (SELECT 1 FROM {m} b WHERE b.ticket_id = t.id AND {_board_change_sql("b")})
+                        THEN 1 ELSE 0 END AS moved
+              FROM {t} t
+             WHERE t.resolved_at >= %s AND t.resolved_at < %s
+        ), signed AS (
+            SELECT m.ticket_id, m.from_board_id AS board_id,
+                   CASE WHEN fc.category IN ({runs}) THEN {at} ELSE 0 END AS active,
+                   CASE WHEN m.to_board_id <> m.from_board_id THEN {at} ELSE 0 END AS wall
+              FROM cohort k JOIN {m} m ON m.ticket_id = k.id JOIN {c} fc ON fc.id = m.from_column_id
+             WHERE k.moved = 1
+            UNION ALL
+            SELECT m.ticket_id, m.to_board_id,
+                   CASE WHEN tc.category IN ({runs}) THEN -{at} ELSE 0 END,
+                   CASE WHEN m.from_board_id IS NULL OR m.to_board_id <> m.from_board_id THEN -{at} ELSE 0 END
+              FROM cohort k JOIN {m} m ON m.ticket_id = k.id JOIN {c} tc ON tc.id = m.to_column_id
+             WHERE k.moved = 1
+            UNION ALL
+            SELECT k.id, k.board_id, 0, {_epoch("k.resolved_at")} FROM cohort k WHERE k.moved = 1
+        ), per_ticket AS (
+            SELECT board_id, SUM(active) AS active, SUM(wall) AS wall FROM signed GROUP BY ticket_id, board_id
+            UNION ALL
+            SELECT board_id, {_duration_seconds("active_time")},
+                   {_epoch("resolved_at")} - {_epoch("created_at")}
+              FROM cohort WHERE moved = 0
+        )
+    """
+    params = [_param(reads.start), _param(reads.end)]
+    where = ""
+    if reads.board_id is not None:
+        where = "WHERE board_id = %s"
+        params.append(reads.board_id)
+    if percentiles:
+        sql += f"""
+            SELECT board_id, COUNT(*),
+                   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY active),
+                   PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY active),
+                   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY wall),
+                   PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY wall)
+              FROM per_ticket {where} GROUP BY board_id
+        """
+    else:
+        sql += f"SELECT board_id, active, wall FROM per_ticket {where}"
+    return sql, params
+
+
+def time_on_board_figures(reads: _Reads) -> dict[int, tuple[int, float, float, float, float]]:
+    """Per board: (tickets, active median, active p90, wall median, wall p90), in seconds."""
+    if _postgres():
+        sql, params = _time_on_board_sql(reads, percentiles=True)
+        return {row[0]: (row[1], *(float(v) for v in row[2:])) for row in _fetch(sql, params)}
+    sql, params = _time_on_board_sql(reads, percentiles=False)
+    values: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    for board_id, active, wall in _fetch(sql, params):
+        values[board_id][0].append(float(active))
+        values[board_id][1].append(float(wall))
+    return {
+        pk: (
+            len(active),
+            percentile_cont(active, 0.5),
+            percentile_cont(active, 0.9),
+            percentile_cont(wall, 0.5),
+            percentile_cont(wall, 0.9),
+        )
+        for pk, (active, wall) in values.items()
+    }
+
+
+def open_at_end(reads: _Reads) -> int:
+    """Tickets opened before the end of the period and not resolved by it (on the board filter's board now)."""
+    tickets = Ticket.objects.filter(created_at__lt=reads.end).filter(
+        Q(resolved_at__isnull=True) | Q(resolved_at__gte=reads.end)
+    )
+    if reads.board_id is not None:
+        tickets = tickets.filter(board_id=reads.board_id)
+    return tickets.count()
+
+
+def time_on_board(reads: _Reads) -> Table:
+    """Median and 90th percentile of the time a ticket spent on each board, active and wall.
+
+    Over the tickets resolved in the period (their whole life, moves before
+    the period included); one value per ticket and board, adding up its visits
+    when it came back to a board. Active time counts only ``new``/``active``
+    columns, as the clock does; wall time runs from arriving to leaving (the
+    last board is left at resolution). Tickets still open at the end of the
+    period are left out: their time is not over yet (``open_at_end`` says how many).
+    """
+    figures = time_on_board_figures(reads)
+    still_open = open_at_end(reads)
+    table = Table(
+        name="time-on-board",
+        title="Time on each board",
+        definition="For the tickets resolved in the period, the time each spent on each board: active time "
+        "(new and in-progress columns; waiting pauses it, as the clock does) and wall time (arrival to departure, "
+        f"or to resolution). {still_open} tickets still open at the end of the period are not counted.",
+        header=["Board", "Tickets", "Active median", "Active 90th pct", "Wall median", "Wall 90th pct"],
+        empty="No ticket was resolved in this period.",
+    )
+    for pk in [pk for pk in reads.boards if pk in figures]:
+        n, *seconds = figures[pk]
+        table.rows.append([reads.board_name(pk), n, *(minutes_text(s) for s in seconds)])
+        table.csv.append([reads.board_name(pk), n, *(_minutes(s) for s in seconds)])
+    table.header_csv = [
+        "Board",
+        "Tickets",
+        "Active median (min)",
+        "Active p90 (min)",
+        "Wall median (min)",
+        "Wall p90 (min)",
+    ]
+    return table
+
+
+# --- 5. Wasted escalations ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Wasted:
+    ticket_id: int
+    from_board_id: int  # escalated from, and came back to
+    to_board_id: int  # escalated to
+    escalated_at: datetime
+    escalated_by: int | None
+    back_at: datetime
+    back_by: int | None
+    minutes: int = 0
+
+
+def wasted_escalations(reads: _Reads) -> list[Wasted]:
+    """Escalations that bought nothing: a board move A→B that escalated, whose ticket's next
+    board move was a de-escalation straight back to A, made in the period.
+
+    An escalation fired by a *condition* criterion (needs onsite, a missing
+    skill) is never wasted: the fact justified it and coming back once the
+    onsite part is done is the plan working (the seed's "Onsite complete"). A
+    time limit or a person that sends a ticket up only for it to come back
+    down ("User error discovered") is. Counted when the de-escalation is in the
+    period (the escalation may be older). The minutes are those of notes on the
+    ticket written while it was on B, the senior board: between the escalation
+    and the de-escalation.
+    """
+    found = []
+    for row in reads.board_paths:
+        ticket_id, src, dst, direction, criterion_id, at, _n, prev_from, prev_dir, prev_criterion, prev_at = row
+        if not (reads.start <= at < reads.end) or direction != Direction.DE_ESCALATE:
+            continue
+        if prev_dir != Direction.ESCALATE or prev_from != dst:
+            continue
+        escalating = reads.criteria.get(prev_criterion)
+        if escalating is not None and escalating.trigger == Criterion.Trigger.CONDITION:
+            continue
+        if reads.board_id is not None and reads.board_id not in (src, dst):
+            continue
+        found.append(Wasted(ticket_id, dst, src, prev_at, prev_criterion, at, criterion_id))
+    if not found:
+        return found
+    # The senior minutes: one grouped query over the notes of these tickets, split by stay in Python.
+    notes = defaultdict(list)
+    rows = (
+        Note.objects.filter(ticket_id__in={w.ticket_id for w in found}, minutes_worked__gt=0)
+        .values_list("ticket_id", "created_at", "minutes_worked")
+        .order_by()
+    )
+    for ticket_id, at, minutes in rows:
+        notes[ticket_id].append((at, minutes))
+    return [
+        Wasted(
+            **{
+                **w.__dict__,
+                "minutes": sum(m for at, m in notes[w.ticket_id] if w.escalated_at <= at < w.back_at),
+            }
+        )
+        for w in found
+    ]
+
+
+def wasted(reads: _Reads, found: list[Wasted] | None = None) -> Table:
+    found = wasted_escalations(reads) if found is None else found
+    table = Table(
+        name="wasted",
+        title="Wasted escalations",
+        definition="Escalations by a time limit or by hand whose ticket came straight back down to the board it "
+        "was escalated from (its next move between boards), counted when it came back in this period; with the "
+        "minutes logged on the ticket while it sat on the senior board. An escalation by a condition (onsite "
+        "needed, a missing skill) coming back when that work is done is the plan working, not waste.",
+        header=["Ticket", "Escalated", "From", "To", "By", "Came back", "By", "Senior minutes"],
+        empty="No wasted escalation came back in this period.",
+    )
+
+    def name(pk):
+        c = reads.criteria.get(pk)
+        return c.name if c else "by hand"
+
+    for w in sorted(found, key=lambda w: w.back_at, reverse=True):
+        values = [
+            timezone.localtime(w.escalated_at).strftime("%Y-%m-%d %H:%M"),
+            reads.board_name(w.from_board_id),
+            reads.board_name(w.to_board_id),
+            name(w.escalated_by),
+            timezone.localtime(w.back_at).strftime("%Y-%m-%d %H:%M"),
+            name(w.back_by),
+            w.minutes,
+        ]
+        if len(table.rows) < TICKET_LIST:
+            table.rows.append([_ticket_link(w.ticket_id), *values])
+        table.csv.append([w.ticket_id, *values])
+    if found:
+        table.total = [f"{len(found)} escalations", "", "", "", "", "", "", sum(w.minutes for w in found)]
+    return table
+
+
+# --- 6. Bounces -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bounce:
+    ticket_id: int
+    board_moves: int  # board moves of the ticket up to its last bounce in the period
+    round_trip: bool  # went A→B→A within a day
+    at: datetime  # its last bouncing move in the period
+
+
+def bounces_found(reads: _Reads) -> list[Bounce]:
+    """Tickets that bounced in the period: a board move in the period that was the ticket's third
+    (or later) board move over its whole life, or that took it back to the board
+    it had left less than 24 hours before (A→B→A within a day). One row per
+    ticket, however many bounces. With a board filter: bouncing moves that leave or reach it.
+    """
+    per: dict[int, Bounce] = {}
+    for row in reads.board_paths:
+        ticket_id, src, dst, _dir, _crit, at, n, prev_from, _pd, _pc, prev_at = row
+        if not (reads.start <= at < reads.end):
+            continue
+        if reads.board_id is not None and reads.board_id not in (src, dst):
+            continue
+        round_trip = prev_from == dst and prev_at is not None and (at - prev_at).total_seconds() <= DAY
+        if n < 3 and not round_trip:
+            continue
+        earlier = per.get(ticket_id)
+        per[ticket_id] = Bounce(ticket_id, n, round_trip or (earlier is not None and earlier.round_trip), at)
+    return list(per.values())
+
+
+def bounces(reads: _Reads, found: list[Bounce] | None = None) -> Table:
+    found = bounces_found(reads) if found is None else found
+    table = Table(
+        name="bounces",
+        title="Bounces",
+        definition="Tickets that, in this period, made their third (or later) move between boards, or went back "
+        "to a board less than 24 hours after leaving it (A→B→A within a day).",
+        header=["Ticket", "Board moves", "A→B→A within a day", "Last bounce"],
+        empty="No ticket bounced in this period.",
+    )
+    for b in sorted(found, key=lambda b: (-b.board_moves, b.ticket_id)):
+        values = [b.board_moves, "yes" if b.round_trip else "no", timezone.localtime(b.at).strftime("%Y-%m-%d %H:%M")]
+        if len(table.rows) < TICKET_LIST:
+            table.rows.append([_ticket_link(b.ticket_id), *values])
+        table.csv.append([b.ticket_id, *values])
+    if found:
+        table.total = [f"{len(found)} tickets", "", sum(1 for b in found if b.round_trip), ""]
+    return table
+
+
+# --- 7. Breach rate per time limit ---------------------------------------------------------
+
+
+def resolutions_by_position(reads: _Reads) -> dict[tuple[int, int], int]:
+    """Tickets resolved in the period per (board, tier) they were resolved at."""
+    per: dict[tuple[int, int], int] = defaultdict(int)
+    for _pk, board_id, tier, _first in reads.resolved_cohort:
+        per[(board_id, tier)] += 1
+    return per
+
+
+def breaches(reads: _Reads) -> Table:
+    """Per active time criterion: the share of tickets that left its board and tier in the period
+    and did so because its limit was hit.
+
+    Fired: the criterion's moves in the period. Left: every way out of a
+    (board, tier) it applies to in the period — a routing move from there (the
+    limit, a condition, a person) or a resolution there. Tickets still at that
+    board and tier at the end of the period have not left and are not counted.
+    """
+    fired: dict[int, int] = defaultdict(int)
+    left: dict[tuple[int, int], int] = defaultdict(int)
+    for g in reads.routing_groups:
+        if g["criterion_id"] is not None:
+            fired[g["criterion_id"]] += g["n"]
+        left[(g["from_board_id"], g["from_tier"])] += g["n"]
+    for position, n in resolutions_by_position(reads).items():
+        if reads.board_id is None or position[0] == reads.board_id:
+            left[position] += n
+    table = Table(
+        name="breaches",
+        title="Breach rate per time limit",
+        definition="For each time limit: of the tickets that left its board and tier in the period (moved on, "
+        "or resolved there), the share that left because the limit was hit. Tickets still there at the end of "
+        "the period are not counted.",
+        header=["Time limit", "Board", "Tier", "Limit", "Hit the limit", "Left the board and tier", "Breach rate"],
+        empty="No time criterion is active.",
+    )
+    for c in reads.criteria.values():
+        if c.trigger != Criterion.Trigger.TIME or not c.active:
+            continue
+        if reads.board_id is not None and c.from_board_id not in (None, reads.board_id):
+            continue
+        out = sum(
+            n
+            for (board_id, tier), n in left.items()
+            if board_id in reads.boards and c.applies_to(reads.boards[board_id], tier)
+        )
+        hit = fired.get(c.pk, 0)
+        board = reads.board_name(c.from_board_id) if c.from_board_id else "Any"
+        tier = c.from_tier if c.from_tier is not None else "Any"
+        share = _share(hit, out)
+        limit = f"{c.time_limit_minutes} min"
+        table.rows.append([c.name, board, tier, limit, hit, out, share_text(share)])
+        table.csv.append(
+            [c.name, board, tier, c.time_limit_minutes, hit, out, None if share is None else round(share, 4)]
+        )
+    return table
+
+
+# --- 8. Load ---------------------------------------------------------------------------------
+
+
+def minutes_by_position(reads: _Reads) -> dict[tuple[int, int], int]:
+    """Minutes logged in notes written in the period, per the (board, tier) the ticket stood at
+    when the note was written (its latest move at or before the note)."""
+    m, n = _table(Move), _table(Note)
+    sql = f"""
+        SELECT p.to_board_id, p.to_tier, SUM(n.minutes_worked)
+          FROM {n} n JOIN {m} p ON p.id = (
+                SELECT l.id FROM {m} l WHERE l.ticket_id = n.ticket_id AND l.created_at <= n.created_at
+                 ORDER BY l.created_at DESC, l.id DESC LIMIT 1)
+         WHERE n.created_at >= %s AND n.created_at < %s AND n.minutes_worked > 0
+         GROUP BY p.to_board_id, p.to_tier
+    """
+    return {(b, t): int(minutes) for b, t, minutes in _fetch(sql, [_param(reads.start), _param(reads.end)])}
+
+
+def load(reads: _Reads) -> Table:
+    """Open tickets now per board and tier, against the active technicians of that tier who work
+    the board; and the minutes logged in the period at that board and tier.
+
+    Open and overdue are as of now, not the period's end. A note's minutes go
+    to the board and tier the ticket stood at when the note was written.
+    """
+    open_now: dict[tuple[int, int], tuple[int, int]] = {
+        (b, t): (n, overdue)
+        for b, t, n, overdue in Ticket.objects.open()
+        .values_list("board_id", "tier")
+        .annotate(n=Count("*"), overdue=Count("pk", filter=Q(deadline_at__lte=reads.now)))
+        .order_by()
+    }
+    staff: dict[tuple[int, int], int] = {
+        (b, t): n
+        for b, t, n in Technician.objects.filter(user__is_active=True, boards__isnull=False)
+        .values_list("boards", "tier")
+        .annotate(n=Count("*"))
+        .order_by()
+    }
+    minutes = minutes_by_position(reads)
+    positions = sorted(
+        set(open_now) | set(staff) | set(minutes),
+        key=lambda p: (list(reads.boards).index(p[0]) if p[0] in reads.boards else 0, p[1]),
+    )
+    if reads.board_id is not None:
+        positions = [p for p in positions if p[0] == reads.board_id]
+    table = Table(
+        name="load",
+        title="Load",
+        definition="Open tickets now on each board and tier, the active technicians of that tier who work the "
+        "board, and the minutes logged in the period while tickets stood there.",
+        header=["Board", "Tier", "Open now", "Overdue now", "Technicians", "Open per technician", "Minutes logged"],
+        empty="No open tickets, technicians or logged minutes.",
+    )
+    for board_id, tier in positions:
+        n, overdue = open_now.get((board_id, tier), (0, 0))
+        techs = staff.get((board_id, tier), 0)
+        per_tech = round(n / techs, 1) if techs else None
+        logged = minutes.get((board_id, tier), 0)
+        row = [reads.board_name(board_id), tier, n, overdue, techs, "–" if per_tech is None else per_tech, logged]
+        table.rows.append(row)
+        table.csv.append([*row[:5], per_tech, logged])
+    return table
+
+
+# --- 9. Stale tickets -------------------------------------------------------------------------
+
+
+def oldest_open(reads: _Reads) -> Table:
+    """The oldest open tickets of each board (by opening time), as of now."""
+    tickets = (
+        Ticket.objects.open()
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("board_id")], order_by=[F("created_at").asc(), F("pk").asc()])
+        )
+        .filter(rank__lte=OLDEST_PER_BOARD)
+        .values_list("pk", "board_id", "title", "created_at")
+    )
+    if reads.board_id is not None:
+        tickets = tickets.filter(board_id=reads.board_id)
+    table = Table(
+        name="oldest",
+        title="Oldest open tickets",
+        definition=f"The {OLDEST_PER_BOARD} oldest open tickets on each board, as of now.",
+        header=["Board", "Ticket", "Title", "Opened", "Age"],
+        empty="No open tickets.",
+    )
+    order = list(reads.boards)
+    for pk, board_id, title, created in sorted(
+        tickets, key=lambda r: (order.index(r[1]) if r[1] in order else 0, r[3])
+    ):
+        age = minutes_text((reads.now - created).total_seconds())
+        opened = timezone.localtime(created).strftime("%Y-%m-%d %H:%M")
+        table.rows.append([reads.board_name(board_id), _ticket_link(pk), title, opened, age])
+        table.csv.append(
+            [reads.board_name(board_id), pk, title, opened, round((reads.now - created).total_seconds() / 60)]
+        )
+    return table
+
+
+def idle(reads: _Reads) -> Table:
+    """Open tickets with no activity for N days (N = the URL's ``stale``), as of now.
+
+    Activity is a move (of any kind, by anyone or the scheduler) or a note;
+    the last of them is the ticket's last activity.
+    """
+    cutoff = reads.now - timedelta(days=reads.query.stale_days)
+    last_move = Move.objects.filter(ticket=OuterRef("pk")).order_by().values("ticket").annotate(at=Max("created_at"))
+    last_note = Note.objects.filter(ticket=OuterRef("pk")).order_by().values("ticket").annotate(at=Max("created_at"))
+    tickets = Ticket.objects.open().annotate(
+        last_move=Subquery(last_move.values("at")), last_note=Subquery(last_note.values("at"))
+    )
+    tickets = tickets.filter(last_move__lt=cutoff).filter(Q(last_note__isnull=True) | Q(last_note__lt=cutoff))
+    if reads.board_id is not None:
+        tickets = tickets.filter(board_id=reads.board_id)
+    rows = list(
+        tickets.annotate(total=Window(Count("*")))
+        .order_by("last_move", "pk")
+        .values_list("pk", "board_id", "title", "last_move", "last_note", "total")[:STALE_LIST]
+    )
+    total = rows[0][5] if rows else 0
+    table = Table(
+        name="idle",
+        title=f"No activity for {reads.query.stale_days} days",
+        definition=f"Open tickets with no move and no note for {reads.query.stale_days} days or more, as of now "
+        f"({total} in all; the longest idle first). Change N with the period filter's stale setting (?stale=N).",
+        header=["Ticket", "Board", "Title", "Last activity", "Idle"],
+        empty=f"Every open ticket moved or got a note within {reads.query.stale_days} days.",
+    )
+    for pk, board_id, title, last_move, last_note, _total in rows:
+        last = max(a for a in (last_move, last_note) if a is not None)
+        when = timezone.localtime(last).strftime("%Y-%m-%d %H:%M")
+        table.rows.append(
+            [
+                _ticket_link(pk),
+                reads.board_name(board_id),
+                title,
+                when,
+                minutes_text((reads.now - last).total_seconds()),
+            ]
+        )
+        table.csv.append([pk, reads.board_name(board_id), title, when, round((reads.now - last).total_seconds() / 60)])
+    table.total_count = total
+    return table
+
+
+# --- 10. The daily chart -------------------------------------------------------------------------
+
+
+@dataclass
+class Chart:
+    title: str
+    days: list[tuple[date, int, int]]  # (day, escalations, de-escalations)
+    width: int = 720
+    height: int = 200
+    bars: list[dict] = field(default_factory=list)
+    ticks: list[dict] = field(default_factory=list)
+    peak: int = 0
+
+
+def daily(reads: _Reads) -> tuple[Table, Chart]:
+    """Escalations and de-escalations per day of the period (routing moves by direction; days in
+    the site's time zone, every day of the period shown, empty days as zero)."""
+    per: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    for g in reads.routing_groups:
+        if g["direction"] == Direction.ESCALATE:
+            per[g["day"]][0] += g["n"]
+        elif g["direction"] == Direction.DE_ESCALATE:
+            per[g["day"]][1] += g["n"]
+    first = timezone.localtime(reads.start).date()
+    last = timezone.localtime(reads.end - timedelta(microseconds=1)).date()
+    days = []
+    day = first
+    while day <= last:
+        days.append((day, *per.get(day, (0, 0))))
+        day += timedelta(days=1)
+    table = Table(
+        name="daily",
+        title="Escalations and de-escalations per day",
+        definition="Moves that changed board or tier, per day, by direction (transfers are not shown).",
+        header=["Day", "Escalations", "De-escalations"],
+    )
+    for d, up, down in days:
+        table.rows.append([d.isoformat(), up, down])
+        table.csv.append([d.isoformat(), up, down])
+    chart = Chart(title=f"Escalations and de-escalations per day, {reads.query.label.lower()}", days=days)
+    _lay_out(chart)
+    return table, chart
+
+
+def _lay_out(chart: Chart) -> None:
+    """Paired bars per day, escalations up from the axis and de-escalations down from it."""
+    left, top, bottom = 40, 12, 24
+    plot_w = chart.width - left - 8
+    half = (chart.height - top - bottom) / 2
+    axis = top + half
+    peak = max([max(up, down) for _d, up, down in chart.days] + [1])
+    chart.peak = peak
+    slot = plot_w / max(len(chart.days), 1)
+    bar_w = max(min(slot * 0.8, 24), 1)
+    for i, (day, up, down) in enumerate(chart.days):
+        x = left + i * slot + (slot - bar_w) / 2
+        hu, hd = up / peak * half, down / peak * half
+        label = f"{day:%a %d %b}: {up} escalations, {down} de-escalations"
+        chart.bars.append(
+            {
+                "x": round(x, 1),
+                "w": round(bar_w, 1),
+                "up_y": round(axis - hu, 1),
+                "up_h": round(hu, 1),
+                "down_y": round(axis, 1),
+                "down_h": round(hd, 1),
+                "label": label,
+            }
+        )
+    step = max(1, math.ceil(len(chart.days) / 8))
+    for i in range(0, len(chart.days), step):
+        chart.ticks.append({"x": round(left + i * slot + slot / 2, 1), "text": f"{chart.days[i][0]:%d %b}"})
+    chart.axis_y = round(axis, 1)
+    chart.left = left
+    chart.top_y = top
+    chart.bottom_y = round(axis + half, 1)
+    chart.label_y = chart.height - 6
+
+
+# --- The page, the CSVs and the headline ---------------------------------------------------------
+
+
+@dataclass
+class Gauges:
+    query: FlowQuery
+    summary: dict
+    tables: list[Table]
+    chart: Chart
+    daily_table: Table
+
+    def table(self, name: str) -> Table:
+        return next(t for t in [*self.tables, self.daily_table] if t.name == name)
+
+
+# Each CSV and the function that builds its table (the daily one is built with its chart).
+BUILDERS: dict[str, Callable[[_Reads], Table]] = {
+    "matrix": matrix,
+    "criteria": criteria,
+    "first-board": first_board,
+    "time-on-board": time_on_board,
+    "wasted": wasted,
+    "bounces": bounces,
+    "breaches": breaches,
+    "load": load,
+    "oldest": oldest_open,
+    "idle": idle,
+    "daily": lambda reads: daily(reads)[0],
+}
+
+
+def _summary(reads: _Reads, found_wasted: list[Wasted], found_bounces: list[Bounce]) -> dict:
+    moves = escalations = de_escalations = by_scheduler = 0
+    for g in reads.routing_groups:
+        moves += g["n"]
+        escalations += g["n"] if g["direction"] == Direction.ESCALATE else 0
+        de_escalations += g["n"] if g["direction"] == Direction.DE_ESCALATE else 0
+        by_scheduler += g["n"] if g["who"] == "scheduler" else 0
+    return {
+        "period_label": reads.query.label,
+        "moves": moves,
+        "escalations": escalations,
+        "de_escalations": de_escalations,
+        "by_scheduler": by_scheduler,
+        "first_board_resolution": first_board_share(reads),
+        "bounces": len(found_bounces),
+        "wasted_escalations": len(found_wasted),
+    }
+
+
+def compute(query: FlowQuery, now: datetime) -> Gauges:
+    """Every gauge for the Flow page, in a fixed number of queries."""
+    reads = _Reads(query, now)
+    found_wasted = wasted_escalations(reads)
+    found_bounces = bounces_found(reads)
+    daily_table, chart = daily(reads)
+    tables = [
+        matrix(reads),
+        criteria(reads),
+        first_board(reads),
+        time_on_board(reads),
+        wasted(reads, found_wasted),
+        bounces(reads, found_bounces),
+        breaches(reads),
+        load(reads),
+        oldest_open(reads),
+        idle(reads),
+    ]
+    summary = _summary(reads, found_wasted, found_bounces)
+    summary["overdue_now"] = _overdue_now(reads)
+    return Gauges(query=query, summary=summary, tables=tables, chart=chart, daily_table=daily_table)
+
+
+def _overdue_now(reads: _Reads) -> int:
+    tickets = Ticket.objects.overdue(reads.now)
+    if reads.board_id is not None:
+        tickets = tickets.filter(board_id=reads.board_id)
+    return tickets.count()
 
 
 def csv_rows(name: str, query: FlowQuery, now: datetime) -> tuple[list[str], list[list]]:
-    raise KeyError(name)
+    """One gauge's table for download: (header, rows), raw numbers (minutes, shares 0..1). KeyError if unknown."""
+    builder = BUILDERS[name]
+    table = builder(_Reads(query, now))
+    header = getattr(table, "header_csv", table.header)
+    rows = list(table.csv)
+    return header, rows
 
 
 def headline(now: datetime) -> dict:
-    return {}
+    """The manager's home: the last 7 days on every board, with exactly these keys:
+    period_label, moves, escalations, de_escalations, by_scheduler,
+    first_board_resolution (0..1 or None), bounces, wasted_escalations, overdue_now.
+    The same definitions as the Flow page's gauges."""
+    query = FlowQuery(start=now - timedelta(days=7), end=now, range_key="7d")
+    reads = _Reads(query, now)
+    summary = _summary(reads, wasted_escalations(reads), bounces_found(reads))
+    summary["overdue_now"] = _overdue_now(reads)
+    return summary
