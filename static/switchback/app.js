@@ -424,6 +424,12 @@
       window.location.reload();
       return;
     }
+    if (xhr && xhr.status >= 400 && xhr.getResponseHeader("X-Switchback-Error") === "inline") {
+      // The server's own words for an error (helpdesk/errors.py), already
+      // aimed at the drawer or the message bar: show them in place.
+      e.detail.shouldSwap = true;
+      return;
+    }
     var target = e.detail.target;
     if (target && target.id === "board-columns") {
       // A poll must not pull the card from under a drag or a move in flight;
@@ -489,14 +495,18 @@
   });
 
   document.addEventListener("htmx:responseError", function (e) {
-    var status = e.detail.xhr ? e.detail.xhr.status : 0;
+    var xhr = e.detail.xhr;
+    var status = xhr ? xhr.status : 0;
+    var shown = xhr && xhr.getResponseHeader("X-Switchback-Error") === "inline";
     var text =
       status === 403
         ? "You can't do that on this board."
         : status === 404
           ? "That ticket is not on your boards."
-          : "Something went wrong (" + status + "). Reload the page and try again.";
-    showMessage(text, "error");
+          : status === 429
+            ? "Too many tries. Wait a few minutes and try again."
+            : "Something went wrong (" + status + "). Reload the page and try again.";
+    if (!shown) showMessage(text, "error");
     if (e.detail.requestConfig && e.detail.requestConfig.verb !== "get") setTimeout(refreshColumnsNow, 0);
   });
 
