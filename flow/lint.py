@@ -75,7 +75,7 @@ class Desk:
     boards: list[Board]  # each with .received (a ticket has ever arrived) and .column_list
     criteria: list[Criterion]  # active ones, with their boards and column loaded
     tiers: list[int]  # 1 … one past the highest tier anyone names
-    staff: dict[int, list[int]]  # board pk → tiers of the active technicians working it
+    staff: dict[int, list[int]]  # board pk → the tiers of the active technicians who work it
     skills: list[Skill]  # each with .holders: how many active technicians have it
 
     def __post_init__(self) -> None:
@@ -88,7 +88,7 @@ class Desk:
 
 
 def load_desk() -> Desk:
-    """Everything the rules read, in seven queries whatever the size of the desk."""
+    """Everything the rules read, in six queries whatever the size of the desk."""
     boards = list(
         Board.objects.annotate(received=Exists(Move.objects.filter(to_board=OuterRef("pk")))).order_by(
             "position", "name"
@@ -104,21 +104,21 @@ def load_desk() -> Desk:
         Criterion.objects.active().select_related("from_board", "to_board", "to_column").order_by("position", "pk")
     )
 
-    active = Technician.objects.filter(user__is_active=True)
-    tech_tier = dict(active.values_list("pk", "tier"))
     staff: dict[int, list[int]] = defaultdict(list)
-    for tech_id, board_id in Technician.boards.through.objects.filter(technician__in=active).values_list(
-        "technician_id", "board_id"
+    for board_id, tier in Technician.boards.through.objects.filter(technician__user__is_active=True).values_list(
+        "board_id", "technician__tier"
     ):
-        staff[board_id].append(tech_tier[tech_id])
+        staff[board_id].append(tier)
     holders: dict[int, int] = defaultdict(int)
-    for (skill_id,) in Technician.skills.through.objects.filter(technician__in=active).values_list("skill_id"):
+    for (skill_id,) in Technician.skills.through.objects.filter(technician__user__is_active=True).values_list(
+        "skill_id"
+    ):
         holders[skill_id] += 1
     skills = list(Skill.objects.order_by("name"))
     for skill in skills:
         skill.holders = holders[skill.pk]
 
-    named = [1, *tech_tier.values()]
+    named = [1, *(t for tiers in staff.values() for t in tiers)]
     named += [t for c in criteria for t in (c.from_tier, c.to_tier) if t is not None]
     tiers = list(range(1, max(named) + 2))
     return Desk(boards=boards, criteria=criteria, tiers=tiers, staff=staff, skills=skills)

@@ -7,6 +7,7 @@ thing and looks at the findings of one rule.
 
 from __future__ import annotations
 
+import inspect
 from types import SimpleNamespace
 
 import pytest
@@ -441,7 +442,7 @@ def test_the_query_count_does_not_grow_with_boards_criteria_or_people(two):
     with CaptureQueriesContext(connection) as large:
         findings = check_map()
     assert findings  # the large map has things to say
-    assert len(large) == len(small) <= 8
+    assert len(large) == len(small) <= 7
 
 
 def test_the_demo_desk_passes_the_lint(db):
@@ -460,6 +461,19 @@ def test_the_demo_desk_passes_the_lint(db):
                 boards=[boards[slug] for slug in person.boards],
                 skills=[skills[name] for name in person.skills],
             )
+    assert [(f.severity, f.title) for f in check_map()] == []
+
+
+def test_the_loaded_demo_desk_passes_the_lint(db):
+    """``load_demo`` itself: its people, and tickets opened on every board.
+
+    Without the long back-dated history when the loader offers that (it adds
+    minutes and changes nothing the lint reads but which boards have had tickets).
+    """
+    from boards.demo import load_demo
+
+    short = {"history_days": 0} if "history_days" in inspect.signature(load_demo).parameters else {}
+    load_demo(**short)
     assert [(f.severity, f.title) for f in check_map()] == []
 
 
@@ -633,3 +647,14 @@ def test_a_column_change_that_closes_arriving_tickets_warns(manager_client, two)
     )
     assert response.status_code == 302
     assert any("closes tickets as it moves them" in text for level, text in _messages(response) if level == "warning")
+
+
+def test_admin_shows_the_findings_as_html_with_working_links(manager_client, two):
+    Skill.objects.create(name="Firewall")
+    response = manager_client.post(
+        reverse("admin:routing_criterion_change", args=[two.up.pk]),
+        _criterion_form(name=two.up.name, from_board=two.front.pk, to_board=two.back.pk, to_tier=2),
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert f'The map has 1 finding: <a href="{reverse("flow:page")}">see the Flow page</a>.' in response.text
