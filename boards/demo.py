@@ -1,21 +1,34 @@
 """A believable demo desk: the seed's boards and criteria, a small MSP team,
-its customers, and about forty tickets with histories.
+its customers, about forty tickets of this week, and ninety days of history.
 
 Every ticket is opened through ``routing.services.open_ticket`` and every
 change of board, column or tier goes through ``move_ticket`` / ``facts_changed``,
 back-dated with ``now=`` so timelines read like a real week and some Triage
 clocks are close to (or past) their 30 active minutes when the demo starts.
 
-Idempotent: people and clients are found by name, tickets by title; running it
-again creates nothing and changes nothing (passwords included).
+The history (``_History``) is a few thousand older tickets written from a
+seeded ``random.Random``: weekday rhythm, NOC alerts at night, and the paths
+the Flow page measures — resolved on the front line, escalated by the
+scheduler at the time limit, escalated by hand or by a condition, onsite work
+handed back to NOC, user errors sent back to Triage after senior technicians
+logged time on them, bounces, and a few tickets still open or gone stale. It
+is played through the same services as the tickets of this week.
+
+Idempotent: people and clients are found by name, tickets by title, and the
+history is one transaction that is skipped when any of its titles exists;
+running it again creates nothing and changes nothing (passwords included).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -26,7 +39,7 @@ from routing.models import Criterion
 from .models import MANAGERS_GROUP, TECHNICIANS_GROUP, Board, Client, Column, Skill, Technician, Ticket
 from .roles import assign_role
 from .seed import seed_structure
-from .services import add_note
+from .services import add_note, update_ticket
 
 DEMO_PASSWORD = "switchback"
 DEMO_URL = "http://127.0.0.1:8000/"
@@ -90,6 +103,7 @@ CLIENTS = [
 #   ("timeout",)                     the scheduler fires the time criterion at the deadline
 #   ("resolve", who)                 move to the board's done column
 #   ("note", who, body, minutes)     a note
+#   ("assign", who)                  hand the ticket to someone (after an escalation)
 Step = tuple
 
 
@@ -105,6 +119,8 @@ class Spec:
     source: str = Ticket.Source.PHONE
     tier: int = 1
     assignee: str | None = None
+    # None: the front line logged it (Triage) or it arrived by itself (other
+    # boards); "" : it arrived by itself (email, portal, monitoring).
     opened_by: str | None = None
     steps: list[tuple[timedelta, Step]] = field(default_factory=list)
 
@@ -688,6 +704,669 @@ TICKETS: list[Spec] = [
 ]
 
 
+# --- Ninety days of history -----------------------------------------------------
+#
+# Older tickets for the Flow page's map and gauges. Catalogues of plausible
+# titles per kind of work, then ``_History`` draws tickets day by day and
+# writes each one's path as the same Specs and steps as the tickets above.
+
+DEFAULT_HISTORY_DAYS = 90
+# The same tickets for the same ``now`` and number of days. (Issue 8 asked for them.)
+HISTORY_SEED = 8
+# No history ticket opens in the last two hours: those belong to this week's
+# hand-written tickets, whose clocks the demo shows running.
+HISTORY_QUIET = h(2)
+TIER1_LIMIT = m(30)
+TIME_LIMIT_NOTE = "Time limit of {} active minutes reached."  # the sweep's words
+
+T1 = ("tess", "jordan")
+T2 = ("sam", "priya")
+
+REQUESTERS = {
+    HD: ("Dana Whitfield", "Tom Sheridan", "Lena Brooks", "Maria Santos"),
+    CR: ("Glen Morrow", "Priscilla Nguyen", "Owen Price", "Ruth Calder"),
+    NW: ("Kevin Strand", "Alicia Romero", "Dwayne Fox", "Rita Gomez"),
+    BB: ("Renee Castillo", "Nadia Park", "Carl Jensen", "Ivy Chen"),
+    AF: ("Marcus Bell", "Olivia Grant", "Hugo Alder", "Sofia Finch"),
+    SV: ("Hannah Yoder", "Ana Ruiz", "Ben Carter", "Tasha Mills"),
+}
+HOSTS = {HD: "HDG", CR: "CRA", NW: "NWL", BB: "BPM", AF: "AFL", SV: "SVC"}
+SITES = {
+    HD: ("the Main Street clinic", "the Westbrook clinic"),
+    CR: ("the main office", "the tax-season annex"),
+    NW: ("the warehouse", "the dispatch office"),
+    BB: ("the leasing office", "the maintenance shop"),
+    AF: ("the main office", "the records room"),
+    SV: ("the clinic", "the boarding kennels"),
+}
+
+# (title, description); {first}, {host}, {site} and {n} are filled in.
+QUICK = [
+    ("Password reset for {first}", "Forgot the password after a week off; locked out of everything."),
+    ("{first} can't sign in to Microsoft 365", "Says the password is wrong, but it worked yesterday."),
+    ("Outlook won't open for {first}", "Stuck on 'Loading profile'."),
+    ("Add {first} to the team calendar", "Needs edit rights on the shared calendar."),
+    ("{first} lost the icon for the scheduling app", "The shortcut vanished from the desktop."),
+    ("Sign-in codes not arriving on {first}'s new phone", "The authenticator still points at the old phone."),
+    ("Can't print PDFs from the browser", "Printing from Edge gives a blank page."),
+    ("Teams microphone not working for {first}", "Nobody can hear them in meetings."),
+    ("Mapped drive missing on {first}'s PC", "The S: drive is gone after a restart."),
+    ("OneDrive not syncing for {first}", "Red cross on the OneDrive icon since Monday."),
+    ("Unlock {first}'s account", "Too many wrong passwords this morning."),
+    ("Email signature for {first}'s new title", "Promoted last week; the signature still says the old one."),
+    ("Browser opens a strange search page", "The home page changed by itself."),
+    ("{first} needs the billing folder", "The manager approved it by email."),
+]
+SLOW = [
+    ("Laptop very slow since the update", "Ten minutes to boot and apps freeze."),
+    ("Reporting add-in missing in {first}'s Excel", "The add-in disappeared from the ribbon."),
+    ("Calendar invites not showing for {first}", "Invites arrive by email but never reach the calendar."),
+    ("Wi-Fi drops in the conference room at {site}", "Laptops lose Wi-Fi every few minutes in the big room."),
+]
+DEEP = [
+    ("VPN won't connect from home for {first}", "Error 809 since the home router was replaced."),
+    ("Mail to one client's domain bounces", "Every message to them comes back with a 550."),
+    ("Scheduling app crashes on launch at {site}", "Crashes on three PCs since the vendor's update."),
+    ("Share permissions broken after the reorg", "The whole department gets 'access denied'."),
+    ("Teams calls drop for outside callers at {site}", "Calls with customers drop after a few minutes."),
+    ("Everything on the S: drive is slow", "Opening any file on the share takes a minute."),
+]
+# (title, description, what the senior technician found)
+USER_ERROR = [
+    (
+        "Files missing from the shared drive",
+        "A whole folder of client files is gone.",
+        "the folder had been dragged into a subfolder",
+    ),
+    (
+        "No new email for {first}",
+        "Nothing since yesterday afternoon.",
+        "an inbox rule {first} made moved everything to an archive folder",
+    ),
+    (
+        "Printer prints gibberish for {first}",
+        "Pages of random characters.",
+        "{first} was printing to the old printer's driver",
+    ),
+    (
+        "{first}'s keyboard types the wrong characters",
+        '@ and " are swapped.',
+        "the keyboard layout had been switched to UK with Alt+Shift",
+    ),
+    (
+        "{first}'s laptop won't charge",
+        "Battery at 3% and not charging.",
+        "the power strip under the desk was switched off",
+    ),
+    (
+        "Second monitor blank at {first}'s desk",
+        "'No signal' on the second screen.",
+        "the monitor's input was set to HDMI instead of DisplayPort",
+    ),
+    ("Outlook says {first}'s mailbox is full", "Can't send mail.", "15 GB sat in Deleted Items"),
+    (
+        "Attachments open in the wrong app",
+        "Every PDF opens in the photo viewer.",
+        "the default app for PDFs had been changed",
+    ),
+    (
+        "Practice app says the licence expired",
+        "The app won't start for {first}.",
+        "{first} was launching an old copy instead of the server shortcut",
+    ),
+]
+ONSITE = [
+    ("Docking station dead at {first}'s desk", "No screens and no network through the dock."),
+    ("Network jack dead in the back office at {site}", "Nothing lights up on the wall port."),
+    ("Desk phone has no dial tone", "The handset shows 'No service'."),
+    ("Receipt printer at {site} jammed for good", "Feeds nothing; blinking orange."),
+    ("New workstation to set up for {first}", "The hardware arrived; needs unboxing and connecting."),
+    ("Meeting room screen at {site} shows no signal", "No signal on any input."),
+    ("Card reader at reception stopped working", "Payments failing at the front desk."),
+]
+SKILLED = [
+    ("Allow the new vendor's IP through the firewall", "The lab equipment vendor needs remote access."),
+    ("Port forward for the camera system at {site}", "The security company asks for a port forward."),
+    ("Site-to-site VPN to {site} is down", "The site can't reach the main office's server."),
+    ("Block a phishing domain at the firewall", "Several users received the same phishing mail."),
+]
+ALERTS = [
+    ("Backup job failed on {host}-FS01", "Nightly image backup ended with errors."),
+    ("Disk space low on {host}-FS01 (92% used)", "Volume D: crossed the 90% threshold."),
+    ("{host}-DC01 not responding to ping", "Host unreachable for 5 minutes."),
+    ("High CPU on {host}-APP01 for 15 minutes", "CPU above 95% since the nightly job."),
+    ("Windows updates failed on {n} workstations at {host}", "The cumulative update rolled back."),
+    ("Antivirus definitions out of date on {host}-PC0{n}", "Definitions older than three days."),
+    ("Certificate for the {host} portal expires in 14 days", "Renew before it lapses."),
+    ("Nightly sync task failed on {host}-APP01", "Scheduled task ended with exit code 1."),
+    ("Firewall CPU at 90% at {site}", "Sustained for ten minutes."),
+]
+ALERTS_ONSITE = [
+    ("UPS on battery at {site}", "Mains power lost; 22 minutes of runtime left."),
+    ("Switch port flapping at {site}", "Port 12 went up and down 40 times in an hour."),
+    ("RAID degraded on {host}-FS01", "Disk 3 failed; no hot spare."),
+    ("Access point offline at {site}", "AP-2 not seen by the controller for 30 minutes."),
+    ("WAN link down at {site}", "Primary circuit down; running on the LTE backup."),
+]
+ALERTS_FOR_A_USER = [
+    ("Mailbox almost full for {first}", "98% of quota; mail will bounce soon."),
+    ("Repeated failed sign-ins for {first}", "40 failed sign-ins from two countries overnight."),
+    ("{first}'s laptop missed backups for 7 days", "The backup agent hasn't checked in."),
+    ("Disk health warning on {first}'s laptop", "SMART predicts a failure; needs a swap with the user."),
+]
+PROJECTS = [
+    ("Onboard {n} new laptops", "Image, enrol and hand out."),
+    ("Replace the aging NAS at {site}", "Out of warranty; the quote is approved."),
+    ("Move the {site} file share to SharePoint", "Phase 1: finance and HR."),
+    ("Network health check at {site}", "Firewall rules, Wi-Fi survey, restore test."),
+    ("Upgrade firewall firmware at {site}", "Two major versions behind."),
+    ("Plan the Windows 11 rollout", "Inventory, compatibility check, pilot group."),
+    ("New printer for {site}", "A leased multifunction printer arrives on Tuesday."),
+    ("Offboard {first}", "Last day on Friday: disable accounts, keep the mailbox 30 days."),
+    ("Microsoft 365 licence true-up", "Annual count of seats against the invoice."),
+]
+
+NOTES = {
+    "fixed": (
+        "Fixed on a remote session; the user confirmed.",
+        "Walked the user through it on the phone.",
+        "Reset it and confirmed sign-in with the user.",
+        "Sorted; the user tested while I watched.",
+    ),
+    "ask": ("Asked the user for a screenshot of the error.", "Asked the user to try again after a restart."),
+    "tried": (
+        "Tried the usual fixes; no luck yet.",
+        "Rebuilt the profile; still failing.",
+        "Reproduced it; needs more digging than the front line can give it.",
+    ),
+    "beyond": (
+        "Reproduced on two machines; not a desktop problem.",
+        "Looks like something on the server side.",
+        "Past what I can check from here.",
+    ),
+    "investigate": (
+        "Went through the logs with the user on a call.",
+        "Remote session: collected the details and a trace.",
+        "Checked the server side; narrowing it down.",
+    ),
+    "solved": (
+        "Root cause found and fixed; the user confirmed.",
+        "Changed the configuration and tested with the user.",
+        "Vendor patch applied; working again.",
+    ),
+    "onsite": (
+        "Onsite: replaced the unit and tested.",
+        "Onsite: re-terminated the cable; link up at 1 Gbps.",
+        "Onsite: swapped the hardware; everything back up.",
+    ),
+    "monitor": (
+        "Monitored for a day; stable. Closing.",
+        "Remote checks all green after the visit.",
+        "Alerting tuned; nothing since the visit.",
+    ),
+    "noc": (
+        "Cleared the alert; cause noted on the asset.",
+        "Restarted the service; the alert cleared.",
+        "Freed space by rotating old logs.",
+        "Re-ran the job; it completed.",
+    ),
+    "confirm": ("Confirmed with the user; all good.", "Showed the user what happened; closing."),
+    "project": (
+        "Prepared the plan and sent it to the client.",
+        "First batch done; next one after their sign-off.",
+        "Worked through the checklist with the office manager.",
+    ),
+}
+
+
+def _draw_count(rng: random.Random, mean: float) -> int:
+    """A Poisson draw (Knuth): days vary the way real days do."""
+    limit, k, p = math.exp(-mean), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p < limit:
+            return k
+        k += 1
+
+
+# Relative weights by hour of the day, local time.
+HOURLY = {
+    "triage": [0.05] * 7 + [0.5, 1.6, 2.2, 2.0, 1.8, 1.0, 1.6, 1.7, 1.5, 1.1, 0.5, 0.15] + [0.08] * 5,
+    "noc": [0.8, 1.2, 1.8, 2.0, 1.6, 1.0, 0.9] + [1.2] * 11 + [0.9] * 6,
+    "support": [0] * 8 + [1.0, 1.5, 1.5, 1.2, 0.6, 1.2, 1.3, 1.2, 1.0, 0.4] + [0] * 6,
+}
+# Tickets a day, weekday and weekend.
+PER_DAY = {"triage": (24, 3), "noc": (9, 6), "support": (4, 0.3)}
+
+
+@dataclass
+class _Draft:
+    """A history ticket being written: where its clock stands and its steps so far.
+
+    ``active`` mirrors the service's clock on Triage (time in New/In progress on
+    this visit), so the draft knows when the Tier 1 time limit fires and keeps
+    every front-line step before it.
+    """
+
+    opened_at: datetime
+    t: datetime
+    assignee: str | None = None
+    owner: str | None = None  # the assignee from the start, if any
+    active: timedelta = timedelta(0)
+    steps: list[tuple[timedelta, Step]] = field(default_factory=list)
+
+    def on_clock(self, span: timedelta) -> None:
+        self.t += span
+        self.active += span
+
+    def later(self, span: timedelta) -> None:
+        self.t += span
+
+    def add(self, *step) -> None:
+        self.steps.append((self.t - self.opened_at, step))
+
+    def take(self, column: str, who: str) -> None:
+        """``who`` takes the ticket (if it is someone else's) and moves it to ``column``."""
+        if self.assignee not in (None, who):
+            self.add("assign", who)
+        self.add("column", column, who)
+        self.assignee = who
+
+    def criterion(self, name: str, who: str, note: str) -> None:
+        self.add("criterion", name, who, note)
+
+    def arrive_on_triage(self) -> None:
+        self.active = timedelta(0)
+
+    def time_limit(self) -> None:
+        """Nobody finished in time: the scheduler escalates at the deadline."""
+        self.t += TIER1_LIMIT - self.active
+        self.add("timeout")
+
+
+class _History:
+    """Writes ``days`` of plausible history before ``now`` as Specs.
+
+    Deterministic: one seeded Random drawn in a fixed order, so the same
+    ``now`` and ``days`` give the same tickets. Steps that would fall after
+    ``now`` are left out: those tickets are simply still open.
+    """
+
+    def __init__(self, now: datetime, days: int):
+        self.now = now
+        self.days = days
+        self.rng = random.Random(HISTORY_SEED)
+
+    def specs(self) -> list[Spec]:
+        rng = self.rng
+        tz = timezone.get_current_timezone()
+        first_day = timezone.localtime(self.now - d(self.days), tz).date()
+        start, end = self.now - d(self.days), self.now - HISTORY_QUIET
+        drafted = []
+        for offset in range(self.days + 1):
+            day = first_day + timedelta(days=offset)
+            midnight = datetime.combine(day, time(0), tzinfo=tz)
+            weekend = day.weekday() >= 5
+            for board, write in (("noc", self._noc), ("triage", self._triage), ("support", self._support_work)):
+                weekday_mean, weekend_mean = PER_DAY[board]
+                for _ in range(_draw_count(rng, weekend_mean if weekend else weekday_mean)):
+                    hour = rng.choices(range(24), weights=HOURLY[board])[0]
+                    opened_at = midnight + timedelta(hours=hour, seconds=rng.randrange(3600))
+                    spec = write(opened_at)  # drawn even when out of range: the draws stay in step
+                    if start <= opened_at <= end:
+                        drafted.append((opened_at, spec))
+        drafted.sort(key=lambda pair: pair[0])
+        return [spec for _, spec in drafted]
+
+    # --- Helpers -------------------------------------------------------------
+
+    def minutes(self, low: float, high: float) -> timedelta:
+        return timedelta(seconds=self.rng.randint(int(low * 60), int(high * 60)))
+
+    def staffed(self, t: datetime) -> datetime:
+        """``t`` if someone is at their desk then (weekdays 8:00–18:00), else soon after 8:00 next working day."""
+        local = timezone.localtime(t)
+        if local.weekday() < 5 and 8 <= local.hour < 18:
+            return t
+        day = local.date()
+        if (local.weekday() < 5 and local.hour >= 18) or local.weekday() >= 5:
+            day += timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        return datetime.combine(day, time(8), tzinfo=local.tzinfo) + self.minutes(0, 50)
+
+    def later_staffed(self, draft: _Draft, low: timedelta, high: timedelta) -> None:
+        seconds = self.rng.randint(int(low.total_seconds()), int(high.total_seconds()))
+        draft.t = self.staffed(draft.t + timedelta(seconds=seconds))
+
+    def note(self, draft: _Draft, who: str, kind: str, minutes: float | None = None, body: str = "") -> None:
+        body = body or self.rng.choice(NOTES[kind])
+        draft.add("note", who, body, max(1, round(minutes)) if minutes is not None else 0)
+
+    def spec(self, draft: _Draft, board: str, template: tuple, **fields) -> Spec:
+        rng = self.rng
+        client = rng.choice(list(REQUESTERS))
+        requester = rng.choice(REQUESTERS[client])
+        words = {
+            "first": requester.split()[0],
+            "host": HOSTS[client],
+            "site": rng.choice(SITES[client]),
+            "n": rng.randint(2, 9),
+        }
+        kept = [(offset, step) for offset, step in draft.steps if draft.opened_at + offset <= self.now]
+        return Spec(
+            template[0].format(**words),
+            board,
+            client,
+            self.now - draft.opened_at,
+            requester,
+            template[1].format(**words),
+            steps=kept,
+            **fields,
+        )
+
+    def priority(self, weights=(4, 18, 58, 20)) -> int:
+        return self.rng.choices((P1, P2, P3, P4), weights=weights)[0]
+
+    # --- Triage: the front line ----------------------------------------------
+
+    TRIAGE_PATHS = {
+        "quick": 52,
+        "breach": 12,
+        "breach_user_error": 4,
+        "hand": 9,
+        "hand_user_error": 6,
+        "onsite": 7,
+        "skill": 3,
+        "bounce": 3,
+        "stale": 0.5,
+    }
+
+    def _triage(self, opened_at: datetime) -> Spec:
+        rng = self.rng
+        draft = _Draft(opened_at, opened_at)
+        staffed = self.staffed(opened_at) == opened_at
+        if staffed:
+            path = rng.choices(list(self.TRIAGE_PATHS), weights=list(self.TRIAGE_PATHS.values()))[0]
+            source = rng.choices((S.PHONE, S.EMAIL, S.PORTAL, S.WALK_IN), weights=(45, 35, 17, 3))[0]
+        else:
+            # Evening and weekend mail waits in New; the clock does not.
+            path = rng.choices(("breach", "breach_user_error"), weights=(88, 12))[0]
+            source = rng.choice((S.EMAIL, S.PORTAL))
+        t1 = rng.choices(T1, weights=(55, 45))[0]
+        template = {
+            "quick": QUICK,
+            "stale": QUICK,
+            "breach": QUICK + SLOW,
+            "hand": DEEP,
+            "onsite": ONSITE,
+            "skill": SKILLED,
+        }.get(path, USER_ERROR)
+        template = rng.choice(template)
+        cause = template[2] if len(template) > 2 else ""
+        worked = staffed and rng.random() < 0.7
+
+        if path == "quick":
+            self._quick_fix(draft, t1, source in (S.PHONE, S.WALK_IN))
+        elif path == "stale":
+            draft.on_clock(self.minutes(1, 10))
+            draft.take("In progress", t1)
+            draft.on_clock(self.minutes(2, 8))
+            self.note(draft, t1, "ask", 5)
+            draft.add("column", "Waiting on customer", t1)  # …and the user never wrote back
+        elif path in ("breach", "breach_user_error"):
+            if worked:
+                draft.on_clock(self.minutes(1, 10))
+                draft.take("In progress", t1)
+                spent = self.minutes(5, 27 - draft.active.total_seconds() / 60)
+                draft.on_clock(spent)
+                self.note(draft, t1, "tried", spent.total_seconds() / 60)
+            draft.time_limit()
+            self._senior(draft, 2, "user_error" if path == "breach_user_error" else self._outcome(), cause)
+        else:
+            draft.on_clock(self.minutes(1, 8))
+            draft.take("In progress", t1)
+            spent = self.minutes(4, 16)
+            draft.on_clock(spent)
+            self.note(draft, t1, "tried", spent.total_seconds() / 60)
+            draft.on_clock(self.minutes(0.2, 1))
+            if path == "onsite":
+                draft.add("onsite", t1)  # the Needs onsite visit condition moves it
+                self._senior(draft, 2, "onsite", tech="sam")
+            elif path == "skill":
+                draft.add("skill", "Firewall", t1)  # nobody on Triage has it: a condition moves it
+                self._senior(draft, 2, rng.choices(("tier3", "resolve"), weights=(70, 30))[0])
+            else:
+                draft.criterion("Beyond this tier", t1, rng.choice(NOTES["beyond"]))
+                if path == "hand":
+                    self._senior(draft, 2, self._outcome())
+                elif path == "hand_user_error":
+                    outcome = rng.choices(("user_error", "tier3_user_error"), weights=(80, 20))[0]
+                    self._senior(draft, 2, outcome, cause)
+                else:  # bounce: back to Triage as user error, then it turns out it was not
+                    self._senior(draft, 2, "user_error", cause, back_again=True)
+        return self.spec(
+            draft,
+            "triage",
+            template,
+            source=source,
+            priority=self.priority(),
+            assignee=draft.owner,
+            opened_by=t1 if source in (S.PHONE, S.WALK_IN) else "",
+        )
+
+    def _outcome(self) -> str:
+        return self.rng.choices(("resolve", "tier3", "stale"), weights=(75, 24, 0.6))[0]
+
+    def _quick_fix(self, draft: _Draft, t1: str, on_the_phone: bool) -> None:
+        if on_the_phone and self.rng.random() < 0.4:
+            # Fixed during the call: logged and resolved without leaving New.
+            draft.owner = draft.assignee = t1
+            work = self.minutes(2, 20)
+            draft.on_clock(work)
+            self.note(draft, t1, "fixed", work.total_seconds() / 60)
+            draft.add("resolve", t1)
+            return
+        draft.on_clock(self.minutes(1, 10))
+        draft.take("In progress", t1)
+        if self.rng.random() < 0.25:
+            asked = self.minutes(2, 8)
+            draft.on_clock(asked)
+            self.note(draft, t1, "ask", asked.total_seconds() / 60)
+            draft.add("column", "Waiting on customer", t1)  # the clock pauses
+            self.later_staffed(draft, m(30), h(26))
+            draft.add("column", "In progress", t1)
+        left = 26 * 60 - int(draft.active.total_seconds())
+        work = timedelta(seconds=self.rng.randint(120, max(180, left)))
+        draft.on_clock(work)
+        self.note(draft, t1, "fixed", work.total_seconds() / 60)
+        draft.on_clock(timedelta(seconds=30))
+        draft.add("resolve", t1)
+
+    def _back_on_triage(self, draft: _Draft, then: str = "resolve") -> None:
+        """The ticket came (back) to Triage at tier 1: someone there takes it."""
+        draft.arrive_on_triage()
+        t1 = self.rng.choice(T1)
+        draft.on_clock(self.minutes(2, 12))
+        draft.take("In progress", t1)
+        spent = self.minutes(3, 12)
+        draft.on_clock(spent)
+        if then == "resolve":
+            self.note(draft, t1, "confirm", spent.total_seconds() / 60)
+            draft.on_clock(timedelta(seconds=30))
+            draft.add("resolve", t1)
+        elif then == "again":
+            self.note(draft, t1, "", spent.total_seconds() / 60, "Came back: still happening after the fix.")
+            draft.criterion("Beyond this tier", t1, "Not user error after all; back to Support.")
+            self._senior(draft, 2, self.rng.choice(("resolve", "onsite")), tech="sam")
+        else:  # the user can't be reached before the limit
+            self.note(draft, t1, "", spent.total_seconds() / 60, "Left a voicemail for the user.")
+            draft.time_limit()
+            self._senior(draft, 2, "resolve")
+
+    # --- Support: depth ------------------------------------------------------
+
+    def _senior(
+        self, draft: _Draft, tier: int, outcome: str, cause: str = "", tech: str | None = None, back_again=False
+    ) -> None:
+        """The ticket arrived on Support at ``tier``: a senior technician works it to ``outcome``."""
+        rng = self.rng
+        tech = tech or ("rex" if tier == 3 else rng.choice(T2))
+        self.later_staffed(draft, m(10), m(150))
+        draft.take("In progress", tech)
+        if rng.random() < 0.5:
+            self.later_staffed(draft, m(20), h(3))
+            self.note(draft, tech, "investigate", rng.randint(15, 60))
+        if outcome in ("resolve", "tier3") and rng.random() < 0.25:
+            draft.add("column", "Waiting on customer", tech)
+            self.later_staffed(draft, h(2), h(72))
+            draft.add("column", "In progress", tech)
+        if outcome == "stale":
+            return  # …and nobody has touched it since
+        self.later_staffed(draft, m(20), h(4))
+        if outcome == "resolve":
+            self.note(draft, tech, "solved", rng.randint(20, 120))
+            draft.later(timedelta(seconds=30))
+            draft.add("resolve", tech)
+        elif outcome in ("tier3", "tier3_user_error"):
+            self.note(draft, tech, "investigate", rng.randint(20, 90))
+            draft.later(timedelta(seconds=30))
+            draft.criterion("Beyond this tier (Support tier 2 → 3)", tech, "Needs a senior engineer.")
+            self._senior(draft, 3, "user_error" if outcome == "tier3_user_error" else "resolve", cause)
+        elif outcome == "user_error":
+            found = cause.format(first="the user")
+            minutes = rng.randint(15, 120)
+            self.note(draft, tech, "", minutes, f"Found it: {found}. Triage to confirm with the user.")
+            draft.later(timedelta(seconds=30))
+            draft.criterion("User error discovered", tech, f"User error: {found}.")
+            self._back_on_triage(draft, "again" if back_again else "resolve")
+        elif outcome == "onsite":
+            draft.add("column", "Scheduled / Onsite", tech)
+            self.later_staffed(draft, h(14), h(40))
+            draft.add("column", "In progress", tech)
+            visit = self.minutes(45, 180)
+            draft.later(visit)
+            self.note(draft, tech, "onsite", visit.total_seconds() / 60)
+            draft.later(timedelta(seconds=30))
+            draft.criterion("Onsite complete", tech, "Onsite part done; NOC to watch it remotely.")
+            self._noc_after_visit(draft, back_again)
+
+    def _support_work(self, opened_at: datetime) -> Spec:
+        """Work opened on Support itself: projects, planned changes."""
+        rng = self.rng
+        draft = _Draft(opened_at, opened_at)
+        tier = 3 if rng.random() < 0.25 else 2
+        tech = "rex" if tier == 3 else rng.choice(T2)
+        draft.assignee = tech
+        path = rng.choices(("project", "tier3", "onsite", "stale"), weights=(70, 13 if tier == 2 else 0, 12, 1.5))[0]
+        self.later_staffed(draft, h(1), h(30))
+        draft.add("column", "In progress", tech)
+        for _ in range(rng.randint(1, 3)):
+            self.later_staffed(draft, h(2), h(50))
+            self.note(draft, tech, "project", rng.randint(30, 240))
+        if path != "stale" and rng.random() < 0.3:
+            draft.add("column", "Waiting on customer", tech)
+            self.later_staffed(draft, d(1), d(6))
+            draft.add("column", "In progress", tech)
+        if path == "project":
+            self.later_staffed(draft, h(1), h(30))
+            self.note(draft, tech, "solved", rng.randint(30, 180))
+            draft.later(timedelta(seconds=30))
+            draft.add("resolve", tech)
+        elif path == "tier3":
+            self.later_staffed(draft, h(1), h(30))
+            draft.criterion("Beyond this tier (Support tier 2 → 3)", tech, "Needs a senior engineer.")
+            self._senior(draft, 3, "resolve")
+        elif path == "onsite":
+            draft.later(m(5))
+            self._senior_visit(draft, tech)
+        return self.spec(
+            draft,
+            "support",
+            rng.choice(PROJECTS),
+            source=rng.choice((S.EMAIL, S.PORTAL, S.PHONE)),
+            priority=self.priority((1, 12, 52, 35)),
+            tier=tier,
+            assignee=tech,
+            opened_by=tech,
+        )
+
+    def _senior_visit(self, draft: _Draft, tech: str) -> None:
+        draft.add("column", "Scheduled / Onsite", tech)
+        self.later_staffed(draft, h(14), h(60))
+        draft.add("column", "In progress", tech)
+        visit = self.minutes(60, 240)
+        draft.later(visit)
+        self.note(draft, tech, "onsite", visit.total_seconds() / 60)
+        draft.later(timedelta(seconds=30))
+        draft.criterion("Onsite complete", tech, "Installed; NOC to monitor it.")
+        self._noc_after_visit(draft)
+
+    # --- NOC: remote, automated, at any hour ---------------------------------
+
+    def _noc_after_visit(self, draft: _Draft, again: bool = False) -> None:
+        """Back on NOC after the onsite part: watch it remotely, then close (or it fails again)."""
+        tech = self.rng.choice(T2)
+        self.later_staffed(draft, m(10), h(4))
+        draft.take("In progress", tech)
+        if again:
+            self.later_staffed(draft, h(2), h(20))
+            self.note(draft, tech, "", 10, "Dropped again overnight; needs another visit.")
+            draft.add("onsite", tech)  # still needs onsite: the NOC condition sends it back
+            self._senior(draft, 2, "resolve", tech="sam")
+            return
+        self.later_staffed(draft, m(30), h(24))
+        self.note(draft, tech, "monitor", self.rng.randint(5, 30))
+        draft.later(timedelta(seconds=30))
+        draft.add("resolve", tech)
+
+    NOC_PATHS = {"fix": 72, "onsite": 10, "user": 12, "bounce": 4, "stale": 0.8}
+
+    def _noc(self, opened_at: datetime) -> Spec:
+        rng = self.rng
+        draft = _Draft(opened_at, opened_at)
+        path = rng.choices(list(self.NOC_PATHS), weights=list(self.NOC_PATHS.values()))[0]
+        tech = rng.choice(T2)
+        template = rng.choice({"fix": ALERTS, "stale": ALERTS, "user": ALERTS_FOR_A_USER}.get(path, ALERTS_ONSITE))
+        self.later_staffed(draft, m(2), m(90))
+        draft.take("In progress", tech)
+        if path in ("fix", "stale"):
+            if path == "stale" or rng.random() < 0.15:
+                self.later_staffed(draft, m(5), m(40))
+                self.note(draft, tech, "", 10, "Case opened with the vendor.")
+                draft.add("column", "Waiting on vendor", tech)
+                if path == "stale":
+                    return self._alert_spec(draft, template)
+                self.later_staffed(draft, h(4), h(72))
+                draft.add("column", "In progress", tech)
+            work = self.minutes(5, 60)
+            draft.later(work)
+            self.note(draft, tech, "noc", work.total_seconds() / 60)
+            draft.later(timedelta(seconds=30))
+            draft.add("resolve", tech)
+        elif path == "user":
+            self.later_staffed(draft, m(5), m(40))
+            self.note(draft, tech, "", 10, "Needs a word with the user.")
+            draft.criterion("User-facing follow-up", tech, "The user has to act on this; over to Triage.")
+            self._back_on_triage(draft, rng.choices(("resolve", "breach"), weights=(80, 20))[0])
+        else:
+            self.later_staffed(draft, m(10), m(60))
+            self.note(draft, tech, "", 15, "Remote checks done; this needs hands on site.")
+            draft.add("onsite", tech)  # the NOC's Needs onsite visit condition moves it
+            self._senior(draft, 2, "onsite", tech="sam", back_again=path == "bounce")
+        return self._alert_spec(draft, template)
+
+    def _alert_spec(self, draft: _Draft, template: tuple) -> Spec:
+        spec = self.spec(
+            draft, "noc", template, source=S.MONITORING, priority=self.priority((6, 30, 54, 10)), opened_by=""
+        )
+        spec.requester = "Backup alert" if spec.title.startswith("Backup") else "RMM alert"
+        return spec
+
+
+# --- Playing the specs through the services --------------------------------------
+
+
 @dataclass
 class Login:
     username: str
@@ -703,10 +1382,16 @@ class Result:
     tickets_skipped: int
     boards: int = 0
     tickets: int = 0
+    history_days: int = 0
+    history_created: int = 0
+    history_skipped: bool = False
 
 
 def _people(boards, skills) -> tuple[dict[str, User], list[Login]]:
     users, logins = {}, []
+    # One hash for every demo account: they share a password printed on the
+    # screen anyway, and each hash costs a third of a second or more.
+    password = None
     for person in PEOPLE:
         user, created = User.objects.get_or_create(
             username=person.username,
@@ -717,7 +1402,8 @@ def _people(boards, skills) -> tuple[dict[str, User], list[Login]]:
             },
         )
         if created:
-            user.set_password(DEMO_PASSWORD)
+            password = password or make_password(DEMO_PASSWORD)
+            user.password = password
             user.save(update_fields=["password"])
             assign_role(user, person.role)
             if person.tier is not None:
@@ -734,92 +1420,130 @@ def _people(boards, skills) -> tuple[dict[str, User], list[Login]]:
     return users, logins
 
 
-def _open(spec: Spec, boards, clients, users, skills, now: datetime) -> None:
-    """Open one ticket and play its steps through the routing services."""
-    opened_at = now - spec.ago
-    board = boards[spec.board]
-    ticket = Ticket(
-        title=spec.title,
-        description=spec.description,
-        requester_name=spec.requester,
-        requester_email="" if spec.source == Ticket.Source.MONITORING else _email(spec.requester, spec.client),
-        client=clients[spec.client],
-        priority=spec.priority,
-        source=spec.source,
-        board=board,
-        tier=spec.tier,
-        assignee=users.get(spec.assignee) if spec.assignee else None,
-    )
-    # Monitoring alerts arrive by themselves (no actor); the front line logs
-    # calls and emails as they come in.
-    opened_by = spec.opened_by or (spec.assignee or "tess" if spec.board == "triage" else None)
-    services.open_ticket(ticket, actor=users[opened_by] if opened_by else None, now=opened_at, notify=False)
+class _Player:
+    """Opens Specs and plays their steps through the routing and board services.
 
-    last = opened_at
-    for offset, step in spec.steps:
-        at = opened_at + offset
-        if not last <= at <= now:
-            raise ValueError(f"Demo ticket {spec.title!r}: steps must run in order and not in the future.")
-        last = at
-        _play(ticket.pk, step, users, skills, at)
+    Boards, columns, criteria, people and skills are looked up once and reused,
+    and the ticket each service call returns is carried to the next step, so a
+    step costs only what the service itself costs.
+    """
 
+    def __init__(self, boards: dict[str, Board], criteria: dict[str, Criterion], clients, users, skills):
+        self.boards, self.criteria, self.clients, self.users, self.skills = boards, criteria, clients, users, skills
+        self.criteria_by_pk = {c.pk: c for c in criteria.values()}
+        by_pk = {board.pk: board for board in boards.values()}
+        columns = sorted(Column.objects.filter(board__in=list(by_pk)), key=lambda c: (c.position, c.pk))
+        self.columns, self.entry, self.done = {}, {}, {}
+        for column in columns:
+            column.board = by_pk[column.board_id]
+            self.columns[column.board_id, column.name] = column
+            if column.is_done:
+                self.done.setdefault(column.board_id, column)
+        for pk in by_pk:
+            on_board = [c for c in columns if c.board_id == pk]
+            new = [c for c in on_board if c.category == Column.Category.NEW]
+            self.entry[pk] = (new or on_board)[0]
 
-def _play(ticket_id: int, step: Step, users, skills, at: datetime) -> None:
-    kind, *args = step
-    ticket = Ticket.objects.select_related("board", "column").get(pk=ticket_id)
-    if kind == "column":
-        name, who = args
-        services.move_ticket(
-            ticket,
-            actor=users[who],
-            expected_version=None,
-            to_column=ticket.board.columns.get(name=name),
-            now=at,
-            notify=False,
+    def open(self, spec: Spec, now: datetime, *, settle: bool = False) -> Ticket:
+        """Open one ticket and play its steps; ``settle`` fires a time limit that passed since."""
+        opened_at = now - spec.ago
+        board = self.boards[spec.board]
+        ticket = Ticket(
+            title=spec.title,
+            description=spec.description,
+            requester_name=spec.requester,
+            requester_email="" if spec.source == Ticket.Source.MONITORING else _email(spec.requester, spec.client),
+            client=self.clients[spec.client],
+            priority=spec.priority,
+            source=spec.source,
+            board=board,
+            column=self.entry[board.pk],
+            tier=spec.tier,
+            assignee=self.users.get(spec.assignee) if spec.assignee else None,
         )
-        if ticket.assignee_id is None:
-            Ticket.objects.filter(pk=ticket_id).update(assignee=users[who])
-    elif kind == "criterion":
-        name, who, note = args
-        criterion = Criterion.objects.get(name=name)
-        services.move_ticket(
-            ticket, actor=users[who], expected_version=None, criterion=criterion, note=note, now=at, notify=False
+        # Monitoring alerts and mail arrive by themselves (no actor); the front
+        # line logs calls as they come in.
+        opened_by = spec.opened_by
+        if opened_by is None:
+            opened_by = spec.assignee or "tess" if spec.board == "triage" else ""
+        services.open_ticket(ticket, actor=self.users.get(opened_by), now=opened_at, notify=False)
+
+        last = opened_at
+        for offset, step in spec.steps:
+            at = opened_at + offset
+            if not last <= at <= now:
+                raise ValueError(f"Demo ticket {spec.title!r}: steps must run in order and not in the future.")
+            last = at
+            ticket = self.play(ticket, step, at, spec.title)
+        if settle and ticket.deadline_at is not None and ticket.deadline_at <= now:
+            # The history stopped short of this ticket's end, and the
+            # scheduler has since done what it does at the deadline.
+            ticket = self.play(ticket, ("timeout",), ticket.deadline_at, spec.title)
+        return ticket
+
+    def play(self, ticket: Ticket, step: Step, at: datetime, title: str) -> Ticket:
+        """Play one step at ``at``; return the ticket as it is afterwards."""
+        kind, *args = step
+        if kind != "timeout" and ticket.deadline_at is not None and ticket.deadline_at <= at:
+            raise ValueError(f"Demo ticket {title!r}: the time limit fires before {step!r}; the scheduler goes first.")
+        move = None
+        if kind == "column":
+            name, who = args
+            move = self._move(ticket, who, at, to_column=self.columns[ticket.board_id, name])
+            ticket = move.ticket if move else ticket
+            if ticket.assignee_id is None:
+                ticket = self._assign(ticket, who)
+            return ticket
+        if kind == "criterion":
+            name, who, note = args
+            move = self._move(ticket, who, at, criterion=self.criteria[name], note=note)
+        elif kind == "timeout":
+            criterion = self.criteria_by_pk.get(ticket.deadline_criterion_id)
+            if criterion is None or abs(ticket.deadline_at - at) > timedelta(seconds=1):
+                raise ValueError(f"Demo ticket {title!r}: no time limit fires at {at:%Y-%m-%d %H:%M}.")
+            move = services.move_ticket(
+                ticket.pk,
+                actor=None,
+                expected_version=None,
+                criterion=criterion,
+                note=TIME_LIMIT_NOTE.format(criterion.time_limit_minutes),
+                now=ticket.deadline_at,
+                notify=False,
+            )
+        elif kind in ("onsite", "skill"):
+            if kind == "onsite":
+                (who,) = args
+                # A fact, not a move: boards.services.update_ticket would write it
+                # but always notifies, and replayed history must not.
+                Ticket.objects.filter(pk=ticket.pk).update(needs_onsite=True)
+                ticket.needs_onsite = True
+            else:
+                name, who = args
+                ticket.required_skills.add(self.skills[name])
+            move = services.facts_changed(ticket, actor=self.users[who], now=at, notify=False)
+        elif kind == "resolve":
+            (who,) = args
+            move = self._move(ticket, who, at, to_column=self.done[ticket.board_id])
+        elif kind == "note":
+            who, body, minutes_worked = args
+            add_note(ticket, author=self.users[who], body=body, minutes_worked=minutes_worked, now=at)
+        elif kind == "assign":
+            (who,) = args
+            return self._assign(ticket, who)
+        else:
+            raise ValueError(f"Unknown demo step {kind!r}")
+        return move.ticket if move else ticket
+
+    def _move(self, ticket: Ticket, who: str, at: datetime, **how):
+        return services.move_ticket(
+            ticket.pk, actor=self.users[who], expected_version=None, now=at, notify=False, **how
         )
-    elif kind == "timeout":
-        # What the sweep records when the deadline passes, at that moment.
-        criterion = ticket.deadline_criterion
-        services.move_ticket(
-            ticket,
-            actor=None,
-            expected_version=None,
-            criterion=criterion,
-            note=f"Time limit of {criterion.time_limit_minutes} active minutes reached.",
-            now=ticket.deadline_at,
-            notify=False,
-        )
-    elif kind == "onsite":
-        (who,) = args
-        Ticket.objects.filter(pk=ticket_id).update(needs_onsite=True)
-        services.facts_changed(ticket, actor=users[who], now=at, notify=False)
-    elif kind == "skill":
-        name, who = args
-        ticket.required_skills.add(skills[name])
-        services.facts_changed(ticket, actor=users[who], now=at, notify=False)
-    elif kind == "resolve":
-        (who,) = args
-        services.move_ticket(
-            ticket,
-            actor=users[who],
-            expected_version=None,
-            to_column=ticket.board.first_column(Column.Category.DONE),
-            now=at,
-            notify=False,
-        )
-    elif kind == "note":
-        who, body, minutes_worked = args
-        add_note(ticket, author=users[who], body=body, minutes_worked=minutes_worked, now=at)
-    else:
-        raise ValueError(f"Unknown demo step {kind!r}")
+
+    def _assign(self, ticket: Ticket, who: str) -> Ticket:
+        user = self.users[who]
+        update_ticket(ticket, actor=user, expected_version=None, assignee=user)
+        ticket.assignee = user
+        return ticket
 
 
 def _email(name: str, client: str) -> str:
@@ -828,17 +1552,37 @@ def _email(name: str, client: str) -> str:
     return f"{local}@{domain}"
 
 
-def load_demo(now: datetime | None = None, *, dry_run: bool = False) -> Result:
+def history_specs(now: datetime, days: int) -> list[Spec]:
+    """The history's tickets for ``days`` before ``now``, oldest first; none of them shares a title
+    with this week's tickets (those are found by title)."""
+    if days <= 0:
+        return []
+    specs = _History(now, days).specs()
+    clash = {s.title for s in specs} & {s.title for s in TICKETS}
+    if clash:
+        raise ValueError(f"History titles clash with this week's demo tickets: {sorted(clash)}")
+    return specs
+
+
+def load_demo(
+    now: datetime | None = None,
+    *,
+    dry_run: bool = False,
+    history_days: int = DEFAULT_HISTORY_DAYS,
+    progress: Callable[[int, int], None] | None = None,
+) -> Result:
     """Create whatever part of the demo desk is missing; return the logins.
 
-    With ``dry_run``, everything is made and then rolled back, so the result
-    says what a real run would create.
+    ``history_days`` of older history come first (0: none); ``progress`` is
+    called with (tickets written, tickets in all) as it goes. With ``dry_run``,
+    everything is made and then rolled back, so the result says what a real
+    run would create.
     """
     now = now or timezone.now()
     # Back-dated history is replayed with notify=False: nobody is emailed about
     # last week's moves, and loading needs no broker.
     with transaction.atomic() if dry_run else contextlib.nullcontext():
-        result = _load(now)
+        result = _load(now, history_days, progress)
         result.boards = Board.objects.count()
         result.tickets = Ticket.objects.count()
         if dry_run:
@@ -846,8 +1590,8 @@ def load_demo(now: datetime | None = None, *, dry_run: bool = False) -> Result:
     return result
 
 
-def _load(now: datetime) -> Result:
-    boards, _criteria = seed_structure()
+def _load(now: datetime, history_days: int, progress: Callable[[int, int], None] | None) -> Result:
+    boards, criteria = seed_structure()
     skills = {s.name: s for s in Skill.objects.all()}
     with transaction.atomic():
         users, logins = _people(boards, skills)
@@ -855,6 +1599,20 @@ def _load(now: datetime) -> Result:
             name: Client.objects.get_or_create(name=name, defaults={"contact_email": email, "phone": phone})[0]
             for name, email, phone in CLIENTS
         }
+    player = _Player(boards, criteria, clients, users, skills)
+
+    history = history_specs(now, history_days)
+    history_skipped = bool(history) and Ticket.objects.filter(title__in={s.title for s in history}).exists()
+    if history and not history_skipped:
+        # One transaction for the whole history: it is there or it is not, which
+        # is what makes it safe to skip by title on the next run — and one
+        # commit is far faster on SQLite than thousands.
+        with transaction.atomic():
+            for done, spec in enumerate(history, 1):
+                player.open(spec, now, settle=True)
+                if progress and (done % 250 == 0 or done == len(history)):
+                    progress(done, len(history))
+
     existing = set(Ticket.objects.filter(title__in=[s.title for s in TICKETS]).values_list("title", flat=True))
     created = 0
     for spec in TICKETS:
@@ -862,6 +1620,13 @@ def _load(now: datetime) -> Result:
             continue
         # One transaction per ticket: an interrupted load leaves whole tickets.
         with transaction.atomic():
-            _open(spec, boards, clients, users, skills, now)
+            player.open(spec, now)
         created += 1
-    return Result(logins=logins, tickets_created=created, tickets_skipped=len(TICKETS) - created)
+    return Result(
+        logins=logins,
+        tickets_created=created,
+        tickets_skipped=len(TICKETS) - created,
+        history_days=history_days,
+        history_created=0 if history_skipped else len(history),
+        history_skipped=history_skipped,
+    )

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
+import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
+from django.db import transaction
 from django.utils import timezone
 
-from boards.demo import DEMO_PASSWORD, TICKETS
+from boards.demo import DEMO_PASSWORD, TICKETS, history_specs, load_demo
 from boards.models import MANAGERS_GROUP, Board, Client, Column, Note, Technician, Ticket
 from routing import services
 from routing.models import Criterion, Move
@@ -24,8 +27,9 @@ def _counts() -> dict[str, int]:
 
 
 def _load(**options) -> str:
+    """The command, without the 90 days of history unless a test asks for some."""
     out = StringIO()
-    call_command("load_demo", stdout=out, **options)
+    call_command("load_demo", stdout=out, **{"history_days": 0, **options})
     return out.getvalue()
 
 
@@ -112,3 +116,146 @@ def test_replaying_the_demo_history_emails_nobody(db, mailoutbox, django_capture
     assert Move.objects.filter(criterion__isnull=False).exists()  # escalations were replayed…
     assert callbacks == []  # …without queueing a notification
     assert mailoutbox == []
+
+
+def test_history_days_option_sizes_the_history(db):
+    out = _load(history_days=2)
+    assert "ticket(s) of history over 2 days" in out
+    assert _history_tickets().exists()
+    assert "history was loaded before" in _load(history_days=2)
+
+
+# --- The history behind the Flow page ---------------------------------------------
+#
+# A small history (eight days, a couple of hundred tickets) loaded once for the
+# tests below, at a fixed moment; `make run` loads ninety days. Keep these tests
+# last in the module: the history stays in the database until the module ends.
+
+NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)  # a Wednesday afternoon
+HISTORY_DAYS = 8
+LIMIT = timedelta(minutes=30)
+
+
+@pytest.fixture(scope="module")
+def history(django_db_setup, django_db_blocker):
+    """The demo with its history, loaded once; rolled back when the module is done."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        result = load_demo(NOW, history_days=HISTORY_DAYS)
+        yield result
+        transaction.set_rollback(True)
+
+
+def _history_tickets():
+    return Ticket.objects.exclude(title__in=[spec.title for spec in TICKETS])
+
+
+def _timelines(tickets) -> dict[int, list[Move]]:
+    timelines = defaultdict(list)
+    for move in (
+        Move.objects.filter(ticket__in=tickets).select_related("criterion", "to_column").order_by("created_at", "pk")
+    ):
+        timelines[move.ticket_id].append(move)
+    return timelines
+
+
+def _board_moves(timeline: list[Move]) -> list[Move]:
+    return [m for m in timeline if m.from_board_id is not None and m.from_board_id != m.to_board_id]
+
+
+def test_history_is_the_same_for_the_same_moment():
+    first, second = history_specs(NOW, HISTORY_DAYS), history_specs(NOW, HISTORY_DAYS)
+    assert [(s.title, s.ago, s.steps) for s in first] == [(s.title, s.ago, s.steps) for s in second]
+    assert not {s.title for s in first} & {s.title for s in TICKETS}  # this week's tickets are found by title
+
+
+def test_history_has_a_working_week_rhythm(history, db):
+    opened = list(_history_tickets().values_list("created_at", "source"))
+    assert history.history_created == len(opened) >= 150
+    weekdays = [at for at, _ in opened if at.weekday() < 5]
+    assert len(weekdays) > 0.8 * len(opened)
+    # Monitoring alerts come in at night too; people mostly call in office hours.
+    assert any(source == Ticket.Source.MONITORING and at.hour < 6 for at, source in opened)
+    people = [at for at, source in opened if source != Ticket.Source.MONITORING]
+    assert sum(8 <= at.hour < 18 for at in people) > 0.85 * len(people)
+
+
+def test_loading_again_with_the_history_creates_nothing(history, db):
+    counts = _counts()
+    again = load_demo(NOW, history_days=HISTORY_DAYS)
+    later = load_demo(NOW + timedelta(days=1), history_days=HISTORY_DAYS)  # the next morning's `make run`
+    assert _counts() == counts
+    assert again.history_skipped and later.history_skipped
+    assert again.tickets_created == later.tickets_created == 0
+
+
+def test_history_holds_every_path_the_flow_page_measures(history, db):
+    tickets = _history_tickets()
+    timelines = _timelines(tickets)
+    moves = [move for timeline in timelines.values() for move in timeline]
+
+    def fired(name: str, *, by_hand: bool | None = None) -> list[Move]:
+        found = [m for m in moves if m.criterion and m.criterion.name == name]
+        if by_hand is not None:
+            found = [m for m in found if (m.actor_id is not None) == by_hand]
+        return found
+
+    assert fired("Tier 1 time limit", by_hand=False)  # the scheduler
+    assert fired("Beyond this tier", by_hand=True)
+    assert fired("Needs onsite visit", by_hand=True)  # a fact set by hand, then the condition
+    assert fired("Onsite complete", by_hand=True)
+    assert fired("Beyond this tier (Support tier 2 → 3)", by_hand=True)
+    # Wasted escalations: back to Triage as user error after tier 2/3 logged time on it.
+    wasted = {m.ticket_id for m in fired("User error discovered")}
+    assert wasted
+    assert Note.objects.filter(ticket__in=wasted, author__technician__tier__gte=2, minutes_worked__gt=0).exists()
+    # Bounces: A→B→A within a day, and three or more moves between boards.
+    board_moves = [_board_moves(timeline) for timeline in timelines.values()]
+    assert any(
+        a.from_board_id == b.to_board_id and b.created_at - a.created_at <= timedelta(days=1)
+        for hops in board_moves
+        for a, b in itertools.pairwise(hops)
+    )
+    assert any(len(hops) >= 3 for hops in board_moves)
+    # Resolved where they landed, waiting columns that pause the clock, and some still open.
+    assert any(not hops for hops in board_moves)
+    assert any(m.to_column.category == Column.Category.WAITING for m in moves)
+    assert tickets.open().exists()
+
+
+def test_the_scheduler_fired_each_time_limit_at_thirty_active_minutes(history, db):
+    for timeline in _timelines(_history_tickets()).values():
+        active, running_since = timedelta(0), None
+        for move in timeline:
+            if running_since is not None:
+                active += move.created_at - running_since
+            if move.actor_id is None and move.criterion and move.criterion.name == "Tier 1 time limit":
+                assert active == LIMIT, move
+            if move.from_board_id != move.to_board_id:
+                active = timedelta(0)  # a new board, a new clock
+            running_since = move.created_at if move.to_column.category in Column.CLOCK_RUNS else None
+
+
+def test_history_lies_in_the_past_and_leaves_nothing_overdue(history, db):
+    tickets = _history_tickets()
+    assert not tickets.filter(created_at__gt=NOW).exists()
+    assert not Move.objects.filter(ticket__in=tickets, created_at__gt=NOW).exists()
+    assert not Note.objects.filter(ticket__in=tickets, created_at__gt=NOW).exists()
+    # Whatever reached its time limit before NOW was escalated at the time.
+    assert not tickets.due(NOW).exists()
+
+
+def test_every_timeline_is_unbroken(history, db):
+    for ticket in Ticket.objects.all():
+        moves = list(ticket.moves.order_by("created_at", "pk"))
+        assert moves[0].note == "Opened" and moves[0].from_board_id is None
+        for before, after in itertools.pairwise(moves):
+            assert (after.from_board_id, after.from_column_id, after.from_tier) == (
+                before.to_board_id,
+                before.to_column_id,
+                before.to_tier,
+            ), ticket
+        assert (moves[-1].to_board_id, moves[-1].to_column_id, moves[-1].to_tier) == (
+            ticket.board_id,
+            ticket.column_id,
+            ticket.tier,
+        )

@@ -1,28 +1,50 @@
-"""Load the demo desk: the seed's boards and criteria, a team, customers and tickets.
+"""Load the demo desk: the seed's boards and criteria, a team, customers, tickets, and their history.
 
 `make run` calls this on every start so a fresh laptop opens onto a working
 desk. It is idempotent — whatever exists is left alone — so running it again
 (or on a desk people have been using) creates nothing twice.
+
+``--history-days`` (default 90) sizes the older history that makes the Flow
+page's map and gauges worth looking at: a few thousand tickets, each played
+through the same move service as a technician's drag, so the first load takes
+a while (the command reports its progress; later runs skip it). Tests and
+quick looks pass a small number, or 0 for none.
 """
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from boards.demo import DEMO_URL, load_demo
+from boards.demo import DEFAULT_HISTORY_DAYS, DEMO_URL, load_demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo boards, people, clients and tickets (skips whatever exists)."
+    help = "Create the demo boards, people, clients, tickets and their history (skips whatever exists)."
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Report what would be created; save nothing.")
+        parser.add_argument(
+            "--history-days",
+            type=int,
+            default=DEFAULT_HISTORY_DAYS,
+            help=f"Days of older history for the Flow page (default {DEFAULT_HISTORY_DAYS}; 0 for none).",
+        )
 
-    def handle(self, *args, dry_run: bool, **options):
-        result = load_demo(dry_run=dry_run)
+    def handle(self, *args, dry_run: bool, history_days: int, **options):
+        if history_days < 0:
+            raise CommandError("--history-days must be 0 or more.")
+
+        def progress(done: int, total: int) -> None:
+            self.stdout.write(f"  history: {done} of {total} tickets")
+
+        result = load_demo(dry_run=dry_run, history_days=history_days, progress=progress)
         verb = "Would create" if dry_run else "Created"
         self.stdout.write(
             f"{verb} {result.tickets_created} demo ticket(s); {result.tickets_skipped} already existed. "
             f"The desk has {result.boards} boards and {result.tickets} tickets."
         )
+        if result.history_skipped:
+            self.stdout.write("The history was loaded before; left as it is.")
+        elif history_days:
+            self.stdout.write(f"{verb} {result.history_created} ticket(s) of history over {history_days} days.")
         width = max(len("username"), *(len(login.username) for login in result.logins))
         self.stdout.write("")
         self.stdout.write(f"  {'username':<{width}}  {'password':<12}  role")
