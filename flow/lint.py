@@ -635,30 +635,40 @@ def skills_nobody_has(desk: Desk) -> list[Finding]:
         .values_list("skill_id", "n")
     )
     findings = []
+    idle = [skill for skill in missing if not needed.get(skill.pk)]
     for skill in missing:
         count = needed.get(skill.pk, 0)
-        if count:
-            explanation = (
-                f"{count} open ticket{'s' if count != 1 else ''} require{'s' if count == 1 else ''} "
-                f"“{skill.name}”, but no active technician has it, so no board can do the work: escalating "
-                "for a missing skill only moves the ticket to another board that lacks it too. Give the skill "
-                "to someone who has it."
-            )
-        else:
-            explanation = (
-                f"No active technician has “{skill.name}”. No open ticket needs it yet, but the first one that "
-                "does will have nowhere to go. Give the skill to someone, or remove it if the desk no longer "
-                "offers that work."
-            )
+        if not count:
+            continue
         findings.append(
             Finding(
                 "missing-skill",
-                PROBLEM if count else WARNING,
+                PROBLEM,
                 f"Nobody has the skill “{skill.name}”",
-                explanation,
+                f"{count} open ticket{'s' if count != 1 else ''} require{'s' if count == 1 else ''} "
+                f"“{skill.name}”, but no active technician has it, so no board can do the work: escalating "
+                "for a missing skill only moves the ticket to another board that lacks it too. Give the skill "
+                "to someone who has it.",
                 fix_url=_technicians_url(),
                 fix_label="Edit technicians' skills",
                 about=frozenset({f"skill:{skill.pk}", "staff"}),
+            )
+        )
+    if idle:
+        # One warning for every skill no open ticket needs yet: a list, not a wall of cards.
+        names = ", ".join(f"“{skill.name}”" for skill in idle)
+        findings.append(
+            Finding(
+                "missing-skill",
+                WARNING,
+                f"Nobody has the skill {names}" if len(idle) == 1 else f"Nobody has {len(idle)} skills",
+                f"No active technician has {names}. No open ticket needs "
+                f"{'it' if len(idle) == 1 else 'them'} yet, but the first one that does will have nowhere to go. "
+                f"Give {'it' if len(idle) == 1 else 'each'} to someone, or remove "
+                f"{'it' if len(idle) == 1 else 'those'} the desk no longer offers.",
+                fix_url=_technicians_url(),
+                fix_label="Edit technicians' skills",
+                about=frozenset({*(f"skill:{skill.pk}" for skill in idle), "staff"}),
             )
         )
     return findings

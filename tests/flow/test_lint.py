@@ -403,6 +403,14 @@ def test_a_skill_nobody_has_is_a_warning_until_an_open_ticket_needs_it(two):
     assert finding.explanation.startswith("1 open ticket requires “Firewall”")
 
 
+def test_skills_nobody_needs_yet_are_one_warning_not_a_wall(two):
+    for name in ("Firewall", "Backup", "Printers"):
+        Skill.objects.create(name=name)
+    finding = _one("missing-skill")
+    assert (finding.severity, finding.title) == (WARNING, "Nobody has 3 skills")
+    assert "“Backup”, “Firewall”, “Printers”" in finding.explanation
+
+
 def test_a_skill_only_an_inactive_technician_has_is_missing(two):
     firewall = Skill.objects.create(name="Firewall")
     make_user("gone", tier=2, boards=[two.back], skills=[firewall], is_active=False)
