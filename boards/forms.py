@@ -30,6 +30,22 @@ def ascii_int(text: str | None) -> int | None:
     return value if value <= MAX_ID else None
 
 
+class IdsField(forms.ModelMultipleChoiceField):
+    """Ids of rows, refused as a form error when one can't be an id, before the database is asked.
+
+    Django turns ``pk__in=[10**30]`` into a query that SQLite can't run
+    (OverflowError), a 500; a single ``pk=10**30`` it already answers as "no such row".
+    """
+
+    def _check_values(self, value):
+        for pk in value:
+            if ascii_int(str(pk)) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
 PRIORITY_CHOICES = [("", "Any priority")] + [(str(value), f"P{value}") for value in Ticket.Priority.values]
 
 
@@ -126,7 +142,7 @@ class TicketUpdateForm(forms.Form):
     assign_to_me = forms.BooleanField(required=False)
     tier = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     needs_onsite = forms.BooleanField(required=False)
-    required_skills = forms.ModelMultipleChoiceField(queryset=Skill.objects.all(), required=False)
+    required_skills = IdsField(queryset=Skill.objects.all(), required=False)
     version = forms.IntegerField(min_value=1)
 
     def __init__(self, *args, assignees=None, tiers=(1, 2, 3), **kwargs):

@@ -277,6 +277,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "helpdesk.throttle.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "helpdesk.throttle.client_ip"
+AXES_USERNAME_CALLABLE = "helpdesk.throttle.username_of"
 AXES_VERBOSE = False
 # Only the lockouts in admin (helpdesk/admin.py); the access logs stay in the database.
 AXES_ENABLE_ADMIN = False

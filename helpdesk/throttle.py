@@ -62,6 +62,18 @@ class LoginThrottleHandler(AxesDatabaseHandler):
         return failures
 
 
+def username_of(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """The username a failure is counted against, as Axes reads it, cut to fit its column.
+
+    Admin's login form lets any length through to ``authenticate()``; Axes
+    would then store it whole, and PostgreSQL refuses more than 255 characters
+    (a 500). No user has a name that long (150 at most), so nothing is lost.
+    """
+    field = settings.AXES_USERNAME_FORM_FIELD
+    value = credentials.get(field) if credentials else request.POST.get(field)
+    return value[:255] if isinstance(value, str) else value
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The address a login attempt is counted against."""
     candidate = request.META.get("REMOTE_ADDR")

@@ -334,3 +334,11 @@ def test_htmx_is_told_not_to_eval_or_inject_styles(tess, desk):
     assert '"allowEval": false' in page and '"includeIndicatorStyles": false' in page
     assert page.index('name="htmx-config"') < page.index("htmx-2")
     assert "<script>" not in page and " on" not in page.split("<body", 1)[1].split(">", 1)[0]
+
+
+def test_required_skills_that_cannot_be_ids_are_a_form_error(tess, desk, ticket_factory):
+    ticket = ticket_factory()
+    for value in ("9" * 30, "²", "abc"):
+        response = tess.post(reverse("ticket_update", args=[ticket.pk]), {"required_skills": value, "version": 1})
+        assert response.status_code == 302
+    assert not ticket.required_skills.exists()

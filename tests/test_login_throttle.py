@@ -163,3 +163,15 @@ def test_a_user_made_later_is_not_locked_by_someone_elses_failures(client, db, f
         _login(client, "newbie", f"guess-{n}", address="192.0.2.1")
     make_user("other")
     assert _login(Client(), "other", PASSWORD, address="192.0.2.1").status_code == 302
+
+
+def test_a_username_too_long_to_be_one_is_a_form_error_not_a_500(client, db):
+    response = _login(client, "x" * 100_000, "whatever")
+    assert response.status_code == 200
+    assert "at most 150 characters" in response.text
+
+
+def test_an_over_long_username_at_the_admin_login_is_counted_not_a_500(client, db):
+    response = client.post(reverse("admin:login"), {"username": "y" * 5000, "password": "x"}, REMOTE_ADDR=OFFICE)
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get().username == "y" * 255
