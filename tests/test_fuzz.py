@@ -258,9 +258,9 @@ def test_bad_input_never_answers_500_nor_saves_without_saying_so(fuzz, success_m
             _check(technician, name, call, success_messages, who="technician")
         for call in calls[::3]:
             _check(anonymous, name, call, success_messages, who="anonymous")
-        for call in calls:
-            if call.method == "post" and isinstance(call.data, dict):
-                _check(no_csrf, name, call, success_messages, who="no CSRF token")
+        # Refused before any view runs, so a sample of the posts is enough.
+        for call in [c for c in calls if c.method == "post" and isinstance(c.data, dict)][::4]:
+            _check(no_csrf, name, call, success_messages, who="no CSRF token")
 
     # The views' safety net (an answer that failed after saving) must never have been needed.
     assert "Could not draw the answer" not in caplog.text

@@ -101,6 +101,23 @@ def test_home_done_flow_and_login_pages_have_no_csp_violation(watched, live_serv
     _assert_no_violations(page)
 
 
+def test_admin_pages_have_no_csp_violation(watched, live_server, desk, manager, ticket_factory):
+    page = watched
+    ticket = ticket_factory(title="Seen in admin")
+    login(page, live_server, "morgan")
+    for path in (
+        "/admin/",
+        "/admin/boards/ticket/",
+        f"/admin/boards/ticket/{ticket.pk}/change/",
+        "/admin/routing/criterion/add/",
+        "/admin/axes/accessattempt/",
+    ):
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.ok, path
+        page.wait_for_load_state("networkidle")
+    _assert_no_violations(page)
+
+
 def test_a_drawer_whose_ticket_left_the_board_says_so_in_place(
     watched, live_server, desk, tier1, ticket_factory, screenshot_dir
 ):
