@@ -147,14 +147,14 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     would try it as a view name and fail after the write was saved.
     """
     for url in (request.POST.get("next"), request.GET.get("next"), request.headers.get("Referer")):
-        if not url or not (url.startswith("/") or urlsplit_or_none(url) is not None):
+        if not url or not (url.startswith("/") or _absolute_url_parts(url) is not None):
             continue
         if url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
             return url
     return fallback
 
 
-def urlsplit_or_none(url: str):
+def _absolute_url_parts(url: str):
     """``urlsplit`` of an absolute http(s) URL, or None for anything else (a relative or malformed one)."""
     try:
         parts = urlsplit(url)
@@ -502,9 +502,9 @@ def _answered_after_saving(answer):
     input; the tests fail on the log line.
     """
 
-    def wrapper(request: HttpRequest, ticket_pk: int | None, *, fallback_url: str, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, ticket, *, fallback_url: str, **kwargs) -> HttpResponse:
         try:
-            return answer(request, ticket_pk, fallback_url=fallback_url, **kwargs)
+            return answer(request, ticket, fallback_url=fallback_url, **kwargs)
         except Exception:
             log.exception("Could not draw the answer to %s %s after the write", request.method, request.path)
             if request.htmx:
