@@ -111,7 +111,7 @@ def test_the_desk_tells_a_story(db):
 
 def test_replaying_the_demo_history_emails_nobody(db, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        _load()
+        _load(history_days=1)
 
     assert Move.objects.filter(criterion__isnull=False).exists()  # escalations were replayed…
     assert callbacks == []  # …without queueing a notification

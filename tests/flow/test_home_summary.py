@@ -52,7 +52,7 @@ def headline(monkeypatch):
 def test_a_manager_sees_the_headline_figures_and_a_link_to_the_flow_page(client, manager, headline):
     summary = _summary(_home(client, manager))
     assert f'href="{reverse("flow:page")}"' in summary
-    assert "Last 7 days · 1,234 moves" in summary
+    assert "Last 7 days · 1,234 moves between boards or tiers" in summary
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", summary))
     for expected in (
         "escalations 41",
