@@ -252,7 +252,7 @@ class Ticket(models.Model):
                 fields=["resolved_at"],
                 name="ticket_resolved_idx",
                 condition=Q(resolved_at__isnull=False),
-                include=["board", "tier", "created_at", "active_time"],
+                include=["id", "board", "tier", "created_at", "entered_board_at", "active_time"],
             ),
             # flow.gauges: open tickets per board (load per board and tier, the
             # oldest open per board, idle tickets): resolved_at IS NULL.

@@ -34,11 +34,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Max, OuterRef, Q, Subquery, Window
 from django.db.models.functions import RowNumber, TruncDate
 from django.urls import reverse
@@ -77,6 +78,30 @@ def _board_change_sql(alias: str) -> str:
     return f"({alias}.from_board_id < {alias}.to_board_id OR {alias}.from_board_id > {alias}.to_board_id)"
 
 
+def _moves_of(outer: str, alias: str, columns: str, condition: str) -> str:
+    """A FROM-clause piece joining each row of ``outer`` (which has a ``ticket_id``) to that ticket's moves.
+
+    On PostgreSQL a LATERAL subquery, kept from being flattened by OFFSET 0, so
+    that each ticket's moves are read through its index (the partial indexes'
+    ``ticket_id`` key) instead of a hash join over the whole log: the planner
+    cannot estimate how few rows the partial condition keeps (a comparison
+    between two columns) and would otherwise scan the lot. SQLite nests loops anyway.
+    """
+    m = _table(Move)
+    if _postgres():
+        return (
+            f"CROSS JOIN LATERAL (SELECT {columns} FROM {m} {alias} "
+            f"WHERE {alias}.ticket_id = {outer}.ticket_id AND {condition} OFFSET 0) {alias}"
+        )
+    return f"JOIN {m} {alias} ON {alias}.ticket_id = {outer}.ticket_id AND {condition}"
+
+
+# What each per-ticket read takes from a move: only columns the index it uses holds (index-only scans).
+BOARD_MOVE_COLUMNS = "b.ticket_id, b.from_board_id, b.to_board_id, b.direction, b.criterion_id, b.created_at"
+PATH_COLUMNS = (
+    "p.ticket_id, p.from_board_id, p.to_board_id, p.from_tier, p.to_tier, p.direction, p.criterion_id, p.created_at"
+)
+TIMELINE_COLUMNS = "m.ticket_id, m.from_board_id, m.to_board_id, m.from_column_id, m.to_column_id, m.created_at"
 WHO = ("scheduler", "condition", "person")
 WHO_LABEL = {"scheduler": "the scheduler", "condition": "a condition", "person": "a person"}
 DIRECTIONS = (Direction.ESCALATE, Direction.DE_ESCALATE, Direction.TRANSFER)
@@ -92,15 +117,33 @@ def _postgres() -> bool:
 def _epoch(expr: str) -> str:
     """Seconds since 1970 of a datetime column, in this engine's SQL."""
     if _postgres():
-        return f"EXTRACT(EPOCH FROM {expr})"
+        return f"date_part('epoch', {expr})"  # double precision (EXTRACT gives numeric: slower to sum)
     return f"((julianday({expr}) - 2440587.5) * 86400.0)"
 
 
 def _duration_seconds(expr: str) -> str:
     """Seconds of a DurationField column (an interval on PostgreSQL, microseconds on SQLite)."""
     if _postgres():
-        return f"EXTRACT(EPOCH FROM {expr})"
+        return f"date_part('epoch', {expr})"
     return f"({expr} / 1000000.0)"
+
+
+@contextmanager
+def _read_only_fast():
+    """One transaction for all of a page's reads, with PostgreSQL's JIT off inside it.
+
+    The gauges' queries are short, but their cost estimates (row counts the
+    planner cannot guess for the partial conditions) pass jit_above_cost, and
+    compiling them took longer than running them (~50 ms per query, measured
+    by bench/flow.py). SET LOCAL ends with the transaction.
+    """
+    with transaction.atomic():
+        if _postgres():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+                # Room to group a month of per-ticket times in memory rather than on disk.
+                cursor.execute("SET LOCAL work_mem = '32MB'")
+        yield
 
 
 def _param(value: datetime):
@@ -178,6 +221,11 @@ class Table:
     csv: list[list] = field(default_factory=list)  # downloaded: raw numbers (minutes, shares 0..1)
     empty: str = "Nothing in this period."
     total: list | None = None  # an optional totals row, shown and downloaded
+    count: int | None = None  # how many rows there are in all, when the page shows only the first few
+
+    @property
+    def more(self) -> bool:
+        return self.count is not None and self.count > len(self.rows)
 
 
 # --- The shared reads -----------------------------------------------------------
@@ -186,9 +234,11 @@ class Table:
 class _Reads:
     """Everything the gauges read, each query at most once per request."""
 
-    def __init__(self, query: FlowQuery, now: datetime):
+    def __init__(self, query: FlowQuery, now: datetime, detail_limit: int | None = TICKET_LIST):
         self.query = query
         self.now = now
+        # Tickets read for the wasted and bounce lists (None: all, for the CSV); the counts cover all.
+        self.detail_limit = detail_limit
         self.start, self.end = query.start, query.end
         self.board_id = query.board.pk if query.board is not None else None
 
@@ -199,6 +249,10 @@ class _Reads:
     @cached_property
     def criteria(self) -> dict[int, Criterion]:
         return {c.pk: c for c in Criterion.objects.order_by("position", "pk")}
+
+    @cached_property
+    def running_columns(self) -> list[int]:
+        return [c.pk for c in Column.objects.all() if c.clock_runs]
 
     def board_name(self, pk: int | None) -> str:
         board = self.boards.get(pk)
@@ -251,52 +305,59 @@ class _Reads:
         return "scheduler" if by_scheduler else "person"
 
     @cached_property
-    def resolved_cohort(self) -> list[tuple]:
-        """Tickets resolved in the period: (first board, resolved without leaving it, board now, tier now).
-
-        The first board is where the ticket's first board move left from, or,
-        with no board move, the board it is on. ``resolved_at`` is the ticket's
-        latest resolution: a ticket reopened and still open is not resolved.
-        """
-        m, t = _table(Move), _table(Ticket)
-        sql = f"""
-            SELECT t.id, t.board_id, t.tier,
-                   (SELECT b.from_board_id FROM {m} b
-                     WHERE b.ticket_id = t.id AND {_board_change_sql("b")}
-                     ORDER BY b.created_at, b.id LIMIT 1) AS first_from
-              FROM {t} t
-             WHERE t.resolved_at >= %s AND t.resolved_at < %s
-        """
-        return _fetch(sql, [_param(self.start), _param(self.end)])
+    def cohort(self) -> dict:
+        """Tickets resolved in the period, in one query (see ``_cohort_sql``): first-board
+        resolution counts, resolutions per (board, tier), and the time-on-board figures."""
+        sql, params = _cohort_sql(self)
+        first_board: dict[tuple[int, bool], int] = defaultdict(int)
+        resolved_at: dict[tuple[int, int], int] = defaultdict(int)
+        times: dict[int, tuple] = {}
+        raw: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        for kind, a, b, c, d, e, f in _fetch(sql, params):
+            if kind == "f":
+                first, stayed, board_id, tier, n = int(a), bool(b), int(c), int(d), int(e)
+                first_board[(first, stayed)] += n
+                resolved_at[(board_id, tier)] += n
+            elif _postgres():
+                times[int(a)] = (int(b), float(c), float(d), float(e), float(f))
+            else:
+                raw[int(a)][0].append(float(c))
+                raw[int(a)][1].append(float(d))
+        for pk, (active, wall) in raw.items():
+            times[pk] = (
+                len(active),
+                percentile_cont(active, 0.5),
+                percentile_cont(active, 0.9),
+                percentile_cont(wall, 0.5),
+                percentile_cont(wall, 0.9),
+            )
+        return {"first_board": first_board, "resolved_at": resolved_at, "times": times}
 
     @cached_property
-    def board_paths(self) -> list[tuple]:
-        """Board moves of every ticket that made a routing move in the period, in order, with their neighbours.
-
-        Rows: (ticket, from board, to board, direction, criterion, created_at,
-        n-th board move of the ticket, previous board move's from board,
-        direction, criterion and time). Served by move_routing_ticket_idx.
-        """
-        m = _table(Move)
-        sql = f"""
-            WITH touched AS (
-                SELECT DISTINCT r.ticket_id FROM {m} r
-                 WHERE {_routing_sql("r")} AND r.created_at >= %s AND r.created_at < %s
-            ), board_moves AS (
-                SELECT b.id, b.ticket_id, b.from_board_id, b.to_board_id, b.direction, b.criterion_id, b.created_at
-                  FROM {m} b
-                 WHERE {_board_change_sql("b")} AND b.ticket_id IN (SELECT ticket_id FROM touched)
-            )
-            SELECT ticket_id, from_board_id, to_board_id, direction, criterion_id, created_at,
-                   ROW_NUMBER() OVER w,
-                   LAG(from_board_id) OVER w, LAG(direction) OVER w, LAG(criterion_id) OVER w,
-                   LAG(created_at) OVER w
-              FROM board_moves
-            WINDOW w AS (PARTITION BY ticket_id ORDER BY created_at, id)
-        """
-        rows = _fetch(sql, [_param(self.start), _param(self.end)])
+    def paths(self) -> dict:
+        """Bounces, wasted escalations and came-back counts, from one pass over the paths
+        (routing moves, in order) of the tickets that made a routing move in the period."""
+        sql, params = _paths_sql(self)
         convert = _datetime_converter()
-        return [(*r[:5], convert(r[5]), r[6], r[7], r[8], r[9], convert(r[10])) for r in rows]
+        bounces, wasted, came_back, totals = [], [], {}, defaultdict(lambda: (0, 0, 0))
+        for kind, pk, i1, i2, i3, i4, i5, t1, t2, total, sum2, sum5 in _fetch(sql, params):
+            if kind == "c":
+                came_back[pk] = int(i1)
+                continue
+            totals[kind] = (int(total), int(sum2 or 0), int(sum5 or 0))
+            if kind == "b":
+                bounces.append(Bounce(pk, int(i1), bool(i2), convert(t1)))
+            else:
+                wasted.append(Wasted(pk, i1, i2, convert(t1), i3, convert(t2), i4, int(i5)))
+        return {
+            "bounces": bounces,
+            "wasted": wasted,
+            "came_back": came_back,
+            "bounce_count": totals["b"][0],
+            "round_trips": totals["b"][1],
+            "wasted_count": totals["w"][0],
+            "wasted_minutes": totals["w"][2],
+        }
 
 
 def _datetime_converter() -> Callable:
@@ -312,6 +373,176 @@ def _datetime_converter() -> Callable:
         return parsed.replace(tzinfo=UTC) if timezone.is_naive(parsed) else parsed
 
     return convert
+
+
+def _cohort_sql(reads: _Reads) -> tuple[str, list]:
+    """Tickets resolved in the period (their latest ``resolved_at``), in one statement.
+
+    Rows tagged ``f``: (first board, resolved without leaving it, board and tier
+    resolved at, count). The first board is where the ticket's first board move
+    left from or, with none, the board it is on.
+
+    Rows tagged ``t``: time on each board, per (ticket, board). A ticket that
+    never changed board spent its life on it: active time is the clock it banked
+    (``Ticket.active_time``), wall time resolution minus opening. For the others
+    every move adds or takes away its moment, so that the sums come to the time
+    between arriving and leaving: leaving a board adds the move's time to that
+    board's wall time and arriving subtracts it, the last board is left at
+    ``resolved_at``; leaving a running column adds the time to active time and
+    entering one subtracts it. No ordering and no window over the log: one
+    index-only read of each such ticket's moves (move_ticket_timeline_idx).
+    On PostgreSQL the percentiles are taken here; SQLite returns the values.
+    """
+    m, t = _table(Move), _table(Ticket)
+    # The columns where the clock runs, as literal ids (a handful): no join per move.
+    running = ", ".join(str(pk) for pk in reads.running_columns) or "NULL"
+    at = _epoch("mv.created_at")
+    params: list = [_param(reads.start), _param(reads.end)]
+    where = ""
+    if reads.board_id is not None:
+        where = "WHERE board_id = %s"
+        params.append(reads.board_id)
+    if _postgres():
+        times = f"""
+            SELECT 't', board_id, COUNT(*),
+                   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY active),
+                   PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY active),
+                   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY wall),
+                   PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY wall)
+              FROM per_ticket {where} GROUP BY board_id"""
+    else:
+        times = f"SELECT 't', board_id, NULL, active, wall, NULL, NULL FROM per_ticket {where}"
+    sql = f"""
+        WITH cohort AS (
+            SELECT t.id AS ticket_id, t.board_id, t.tier, t.active_time, t.created_at, t.resolved_at,
+                   t.entered_board_at,
+                   (SELECT b.from_board_id FROM {m} b
+                     WHERE b.ticket_id = t.id AND {_board_change_sql("b")}
+                     ORDER BY b.created_at LIMIT 1) AS first_from
+              FROM {t} t
+             WHERE t.resolved_at >= %s AND t.resolved_at < %s
+        ), moved AS (
+            SELECT ticket_id, board_id, entered_board_at FROM cohort WHERE first_from IS NOT NULL
+        ), mv AS (
+            SELECT m.ticket_id, m.from_board_id, m.to_board_id, m.from_column_id, m.to_column_id, m.created_at,
+                   k.board_id AS last_board, k.entered_board_at AS last_arrival
+              FROM moved k {_moves_of("k", "m", TIMELINE_COLUMNS, "m.created_at <= k.entered_board_at")}
+        ), signed AS (
+            -- Arriving (or a move within one board): the to-board's row, when it changes a clock.
+            -- Not the arrival on the last board: that stay comes from the ticket's own clock, below.
+            SELECT mv.ticket_id, mv.to_board_id AS board_id,
+                   (CASE WHEN mv.from_board_id = mv.to_board_id AND mv.from_column_id IN ({running})
+                         THEN {at} ELSE 0 END)
+                   - (CASE WHEN mv.to_column_id IN ({running}) THEN {at} ELSE 0 END) AS active,
+                   CASE WHEN mv.from_board_id = mv.to_board_id THEN 0 ELSE -{at} END AS wall
+              FROM mv
+             WHERE NOT (mv.created_at = mv.last_arrival AND mv.to_board_id = mv.last_board)
+               AND (mv.from_board_id IS NULL OR mv.from_board_id <> mv.to_board_id
+                    OR (mv.from_column_id IN ({running})) <> (mv.to_column_id IN ({running})))
+            UNION ALL
+            -- Leaving a board: its row
+            SELECT mv.ticket_id, mv.from_board_id,
+                   CASE WHEN mv.from_column_id IN ({running}) THEN {at} ELSE 0 END, {at}
+              FROM mv
+             WHERE mv.from_board_id <> mv.to_board_id
+            UNION ALL
+            -- The last stay: the clock the ticket banked there, and arrival to resolution.
+            SELECT ticket_id, board_id, {_duration_seconds("active_time")},
+                   {_epoch("resolved_at")} - {_epoch("entered_board_at")}
+              FROM cohort WHERE first_from IS NOT NULL
+        ), per_ticket AS (
+            SELECT board_id, SUM(active) AS active, SUM(wall) AS wall FROM signed GROUP BY ticket_id, board_id
+            UNION ALL
+            SELECT board_id, {_duration_seconds("active_time")}, {_epoch("resolved_at")} - {_epoch("created_at")}
+              FROM cohort WHERE first_from IS NULL
+        )
+        SELECT 'f', COALESCE(first_from, board_id), CASE WHEN first_from IS NULL THEN 1 ELSE 0 END,
+               board_id, tier, COUNT(*), NULL
+          FROM cohort
+         GROUP BY COALESCE(first_from, board_id), CASE WHEN first_from IS NULL THEN 1 ELSE 0 END, board_id, tier
+        UNION ALL
+        {times}
+    """
+    return sql, params
+
+
+def _paths_sql(reads: _Reads) -> tuple[str, list]:
+    """One statement over the paths of the tickets that made a routing move in the period.
+
+    ``path`` is every routing move of those tickets (their whole life, through
+    move_routing_ticket_idx), with two windows: over the ticket's board moves
+    (their number, and the previous one) and over all its routing moves (the
+    next one). Ordered by time alone (the index's order): one ticket's moves are
+    made one at a time under its row lock. Rows tagged:
+
+    - ``b``: a bouncing ticket (see ``bounces_found``),
+    - ``w``: a wasted escalation (see ``wasted_escalations``), with the minutes
+      of the ticket's notes written between the escalation and the return,
+    - ``c``: per criterion, its moves that came straight back (see ``came_back``).
+    """
+    m, n, cr = _table(Move), _table(Note), _table(Criterion)
+    period = "w.created_at >= %s AND w.created_at < %s"
+    window = [_param(reads.start), _param(reads.end)]
+    board, board_params = "", []
+    if reads.board_id is not None:
+        board = "AND (w.from_board_id = %s OR w.to_board_id = %s)"
+        board_params = [reads.board_id, reads.board_id]
+    elapsed = f"{_epoch('w.created_at')} - {_epoch('w.prev_at')}"
+    sql = f"""
+        WITH touched AS (
+            SELECT DISTINCT r.ticket_id FROM {m} r
+             WHERE {_routing_sql("r")} AND r.created_at >= %s AND r.created_at < %s
+        ), path AS (
+            SELECT p.ticket_id, p.from_board_id, p.to_board_id, p.from_tier, p.to_tier, p.direction,
+                   p.criterion_id, p.created_at, CASE WHEN {_board_change_sql("p")} THEN 1 ELSE 0 END AS bc
+              FROM touched t {_moves_of("t", "p", PATH_COLUMNS, _routing_sql("p"))}
+        ), w AS (
+            SELECT path.*,
+                   ROW_NUMBER() OVER bw AS n, LAG(from_board_id) OVER bw AS prev_from,
+                   LAG(direction) OVER bw AS prev_dir, LAG(criterion_id) OVER bw AS prev_crit,
+                   LAG(created_at) OVER bw AS prev_at,
+                   LEAD(to_board_id) OVER aw AS next_board, LEAD(to_tier) OVER aw AS next_tier,
+                   LEAD(created_at) OVER aw AS next_at
+              FROM path
+            WINDOW bw AS (PARTITION BY ticket_id, bc ORDER BY created_at),
+                   aw AS (PARTITION BY ticket_id ORDER BY created_at)
+        )
+        SELECT 'b' AS kind, w.ticket_id AS id, MAX(w.n) AS i1,
+               MAX(CASE WHEN w.to_board_id = w.prev_from AND {elapsed} <= {DAY} THEN 1 ELSE 0 END) AS i2,
+               NULL AS i3, NULL AS i4, NULL AS i5, MAX(w.created_at) AS t1, NULL AS t2
+          FROM w
+         WHERE w.bc = 1 AND {period} {board}
+           AND (w.n >= 3 OR (w.to_board_id = w.prev_from AND {elapsed} <= {DAY}))
+         GROUP BY w.ticket_id
+        UNION ALL
+        SELECT 'w', w.ticket_id, w.to_board_id, w.from_board_id, w.prev_crit, w.criterion_id,
+               (SELECT COALESCE(SUM(nt.minutes_worked), 0) FROM {n} nt
+                 WHERE nt.ticket_id = w.ticket_id AND nt.created_at >= w.prev_at AND nt.created_at < w.created_at),
+               w.prev_at, w.created_at
+          FROM w LEFT JOIN {cr} ec ON ec.id = w.prev_crit
+         WHERE w.bc = 1 AND {period} {board}
+           AND w.direction = 'de-escalate' AND w.prev_dir = 'escalate' AND w.prev_from = w.to_board_id
+           AND (ec.trigger IS NULL OR ec.trigger <> 'condition')
+        UNION ALL
+        SELECT 'c', w.criterion_id, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL
+          FROM w
+         WHERE w.criterion_id IS NOT NULL AND {period} {board}
+           AND w.next_at IS NOT NULL AND {_epoch("w.next_at")} - {_epoch("w.created_at")} <= {DAY}
+           AND w.next_board = w.from_board_id AND (w.bc = 1 OR w.next_tier = w.from_tier)
+         GROUP BY w.criterion_id
+    """
+    # The lists: the latest first, as many as asked for; every row carries its kind's totals.
+    limit = "" if reads.detail_limit is None else f"WHERE x.kind = 'c' OR x.rn <= {int(reads.detail_limit)}"
+    sql = f"""
+        SELECT x.kind, x.id, x.i1, x.i2, x.i3, x.i4, x.i5, x.t1, x.t2, x.total, x.sum2, x.sum5 FROM (
+            SELECT u.*, ROW_NUMBER() OVER (PARTITION BY u.kind ORDER BY COALESCE(u.t2, u.t1) DESC, u.id) AS rn,
+                   COUNT(*) OVER (PARTITION BY u.kind) AS total,
+                   SUM(u.i2) OVER (PARTITION BY u.kind) AS sum2, SUM(u.i5) OVER (PARTITION BY u.kind) AS sum5
+              FROM ({sql}) u
+        ) x {limit}
+    """
+    params = [*window, *window, *board_params, *window, *board_params, *window, *board_params]
+    return sql, params
 
 
 # --- 1. The from→to matrix -----------------------------------------------------------
@@ -372,36 +603,9 @@ def came_back(reads: _Reads) -> dict[int, int]:
     """Per criterion: its moves in the period after which the ticket's *next* routing move,
     within 24 hours, took it back to the board it left (board moves) or, for a
     tier change on one board, back to the tier it left. The next move may fall
-    after the period's end (up to 24 h); it is looked for up to now.
+    after the period's end (up to 24 h later); it is looked for up to now.
     """
-    m = _table(Move)
-    board_filter = ""
-    params: list = [_param(reads.start), _param(reads.end)]
-    if reads.board_id is not None:
-        board_filter = "AND (from_board_id = %s OR to_board_id = %s)"
-        params += [reads.board_id, reads.board_id]
-    sql = f"""
-        WITH touched AS (
-            SELECT DISTINCT r.ticket_id FROM {m} r
-             WHERE {_routing_sql("r")} AND r.criterion_id IS NOT NULL
-               AND r.created_at >= %s AND r.created_at < %s
-        ), path AS (
-            SELECT p.id, p.ticket_id, p.from_board_id, p.to_board_id, p.from_tier, p.criterion_id, p.created_at,
-                   CASE WHEN {_board_change_sql("p")} THEN 1 ELSE 0 END AS board_change,
-                   LEAD(p.to_board_id) OVER w AS next_board, LEAD(p.to_tier) OVER w AS next_tier,
-                   LEAD(p.created_at) OVER w AS next_at
-              FROM {m} p
-             WHERE {_routing_sql("p")} AND p.ticket_id IN (SELECT ticket_id FROM touched)
-            WINDOW w AS (PARTITION BY p.ticket_id ORDER BY p.created_at, p.id)
-        )
-        SELECT criterion_id, COUNT(*) FROM path
-         WHERE criterion_id IS NOT NULL AND created_at >= %s AND created_at < %s {board_filter}
-           AND next_at IS NOT NULL AND {_epoch("next_at")} - {_epoch("created_at")} <= {DAY}
-           AND next_board = from_board_id AND (board_change = 1 OR next_tier = from_tier)
-         GROUP BY criterion_id
-    """
-    params = [params[0], params[1], params[0], params[1], *params[2:]]
-    return dict(_fetch(sql, params))
+    return reads.paths["came_back"]
 
 
 def criteria(reads: _Reads) -> Table:
@@ -463,10 +667,9 @@ def first_board(reads: _Reads) -> Table:
     it. With a board filter: tickets opened on that board.
     """
     per: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for _pk, board_id, _tier, first_from in reads.resolved_cohort:
-        first = first_from if first_from is not None else board_id
-        per[first][0] += 1
-        per[first][1] += first_from is None
+    for (first, stayed), n in reads.cohort["first_board"].items():
+        per[first][0] += n
+        per[first][1] += n if stayed else 0
     if reads.board_id is not None:
         per = {k: v for k, v in per.items() if k == reads.board_id}
     table = Table(
@@ -489,95 +692,16 @@ def first_board(reads: _Reads) -> Table:
 
 
 def first_board_share(reads: _Reads) -> float | None:
-    stayed = sum(1 for row in reads.resolved_cohort if row[3] is None)
-    return _share(stayed, len(reads.resolved_cohort))
+    counts = reads.cohort["first_board"]
+    return _share(sum(n for (_b, stayed), n in counts.items() if stayed), sum(counts.values()))
 
 
 # --- 4. Time on each board --------------------------------------------------------------
 
 
-def _time_on_board_sql(reads: _Reads, percentiles: bool) -> tuple[str, list]:
-    """Per (ticket, board) active and wall seconds, for tickets resolved in the period.
-
-    A ticket that never changed board spent all its life on its board: active
-    time is the clock it banked (``Ticket.active_time``), wall time resolution
-    minus opening. For the others every move adds or takes away its moment, so
-    that the sums are the time between arriving and leaving: leaving a board
-    adds the move's time to that board's wall time, arriving subtracts it, and
-    the final board is left at ``resolved_at``; leaving a running column adds
-    the time to active, entering one subtracts it. No ordering, no window.
-    """
-    m, t, c = _table(Move), _table(Ticket), _table(Column)
-    runs = ", ".join(f"'{category}'" for category in Column.CLOCK_RUNS)
-    at = _epoch("m.created_at")
-    sql = f"""
-        WITH cohort AS (
-            SELECT t.id, t.board_id, t.active_time, t.created_at, t.resolved_at,
-                   CASE WHEN EXISTS (SELECT 1 FROM {m} b WHERE b.ticket_id = t.id AND {_board_change_sql("b")})
-                        THEN 1 ELSE 0 END AS moved
-              FROM {t} t
-             WHERE t.resolved_at >= %s AND t.resolved_at < %s
-        ), signed AS (
-            SELECT m.ticket_id, m.from_board_id AS board_id,
-                   CASE WHEN fc.category IN ({runs}) THEN {at} ELSE 0 END AS active,
-                   CASE WHEN m.to_board_id <> m.from_board_id THEN {at} ELSE 0 END AS wall
-              FROM cohort k JOIN {m} m ON m.ticket_id = k.id JOIN {c} fc ON fc.id = m.from_column_id
-             WHERE k.moved = 1
-            UNION ALL
-            SELECT m.ticket_id, m.to_board_id,
-                   CASE WHEN tc.category IN ({runs}) THEN -{at} ELSE 0 END,
-                   CASE WHEN m.from_board_id IS NULL OR m.to_board_id <> m.from_board_id THEN -{at} ELSE 0 END
-              FROM cohort k JOIN {m} m ON m.ticket_id = k.id JOIN {c} tc ON tc.id = m.to_column_id
-             WHERE k.moved = 1
-            UNION ALL
-            SELECT k.id, k.board_id, 0, {_epoch("k.resolved_at")} FROM cohort k WHERE k.moved = 1
-        ), per_ticket AS (
-            SELECT board_id, SUM(active) AS active, SUM(wall) AS wall FROM signed GROUP BY ticket_id, board_id
-            UNION ALL
-            SELECT board_id, {_duration_seconds("active_time")},
-                   {_epoch("resolved_at")} - {_epoch("created_at")}
-              FROM cohort WHERE moved = 0
-        )
-    """
-    params = [_param(reads.start), _param(reads.end)]
-    where = ""
-    if reads.board_id is not None:
-        where = "WHERE board_id = %s"
-        params.append(reads.board_id)
-    if percentiles:
-        sql += f"""
-            SELECT board_id, COUNT(*),
-                   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY active),
-                   PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY active),
-                   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY wall),
-                   PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY wall)
-              FROM per_ticket {where} GROUP BY board_id
-        """
-    else:
-        sql += f"SELECT board_id, active, wall FROM per_ticket {where}"
-    return sql, params
-
-
 def time_on_board_figures(reads: _Reads) -> dict[int, tuple[int, float, float, float, float]]:
     """Per board: (tickets, active median, active p90, wall median, wall p90), in seconds."""
-    if _postgres():
-        sql, params = _time_on_board_sql(reads, percentiles=True)
-        return {row[0]: (row[1], *(float(v) for v in row[2:])) for row in _fetch(sql, params)}
-    sql, params = _time_on_board_sql(reads, percentiles=False)
-    values: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    for board_id, active, wall in _fetch(sql, params):
-        values[board_id][0].append(float(active))
-        values[board_id][1].append(float(wall))
-    return {
-        pk: (
-            len(active),
-            percentile_cont(active, 0.5),
-            percentile_cont(active, 0.9),
-            percentile_cont(wall, 0.5),
-            percentile_cont(wall, 0.9),
-        )
-        for pk, (active, wall) in values.items()
-    }
+    return reads.cohort["times"]
 
 
 def open_at_end(reads: _Reads) -> int:
@@ -654,39 +778,7 @@ def wasted_escalations(reads: _Reads) -> list[Wasted]:
     ticket written while it was on B, the senior board: between the escalation
     and the de-escalation.
     """
-    found = []
-    for row in reads.board_paths:
-        ticket_id, src, dst, direction, criterion_id, at, _n, prev_from, prev_dir, prev_criterion, prev_at = row
-        if not (reads.start <= at < reads.end) or direction != Direction.DE_ESCALATE:
-            continue
-        if prev_dir != Direction.ESCALATE or prev_from != dst:
-            continue
-        escalating = reads.criteria.get(prev_criterion)
-        if escalating is not None and escalating.trigger == Criterion.Trigger.CONDITION:
-            continue
-        if reads.board_id is not None and reads.board_id not in (src, dst):
-            continue
-        found.append(Wasted(ticket_id, dst, src, prev_at, prev_criterion, at, criterion_id))
-    if not found:
-        return found
-    # The senior minutes: one grouped query over the notes of these tickets, split by stay in Python.
-    notes = defaultdict(list)
-    rows = (
-        Note.objects.filter(ticket_id__in={w.ticket_id for w in found}, minutes_worked__gt=0)
-        .values_list("ticket_id", "created_at", "minutes_worked")
-        .order_by()
-    )
-    for ticket_id, at, minutes in rows:
-        notes[ticket_id].append((at, minutes))
-    return [
-        Wasted(
-            **{
-                **w.__dict__,
-                "minutes": sum(m for at, m in notes[w.ticket_id] if w.escalated_at <= at < w.back_at),
-            }
-        )
-        for w in found
-    ]
+    return reads.paths["wasted"]
 
 
 def wasted(reads: _Reads, found: list[Wasted] | None = None) -> Table:
@@ -719,8 +811,9 @@ def wasted(reads: _Reads, found: list[Wasted] | None = None) -> Table:
         if len(table.rows) < TICKET_LIST:
             table.rows.append([_ticket_link(w.ticket_id), *values])
         table.csv.append([w.ticket_id, *values])
+    table.count = reads.paths["wasted_count"]
     if found:
-        table.total = [f"{len(found)} escalations", "", "", "", "", "", "", sum(w.minutes for w in found)]
+        table.total = [f"{table.count} escalations", "", "", "", "", "", "", reads.paths["wasted_minutes"]]
     return table
 
 
@@ -741,19 +834,7 @@ def bounces_found(reads: _Reads) -> list[Bounce]:
     it had left less than 24 hours before (A→B→A within a day). One row per
     ticket, however many bounces. With a board filter: bouncing moves that leave or reach it.
     """
-    per: dict[int, Bounce] = {}
-    for row in reads.board_paths:
-        ticket_id, src, dst, _dir, _crit, at, n, prev_from, _pd, _pc, prev_at = row
-        if not (reads.start <= at < reads.end):
-            continue
-        if reads.board_id is not None and reads.board_id not in (src, dst):
-            continue
-        round_trip = prev_from == dst and prev_at is not None and (at - prev_at).total_seconds() <= DAY
-        if n < 3 and not round_trip:
-            continue
-        earlier = per.get(ticket_id)
-        per[ticket_id] = Bounce(ticket_id, n, round_trip or (earlier is not None and earlier.round_trip), at)
-    return list(per.values())
+    return reads.paths["bounces"]
 
 
 def bounces(reads: _Reads, found: list[Bounce] | None = None) -> Table:
@@ -771,8 +852,9 @@ def bounces(reads: _Reads, found: list[Bounce] | None = None) -> Table:
         if len(table.rows) < TICKET_LIST:
             table.rows.append([_ticket_link(b.ticket_id), *values])
         table.csv.append([b.ticket_id, *values])
+    table.count = reads.paths["bounce_count"]
     if found:
-        table.total = [f"{len(found)} tickets", "", sum(1 for b in found if b.round_trip), ""]
+        table.total = [f"{table.count} tickets", "", reads.paths["round_trips"], ""]
     return table
 
 
@@ -781,10 +863,7 @@ def bounces(reads: _Reads, found: list[Bounce] | None = None) -> Table:
 
 def resolutions_by_position(reads: _Reads) -> dict[tuple[int, int], int]:
     """Tickets resolved in the period per (board, tier) they were resolved at."""
-    per: dict[tuple[int, int], int] = defaultdict(int)
-    for _pk, board_id, tier, _first in reads.resolved_cohort:
-        per[(board_id, tier)] += 1
-    return per
+    return reads.cohort["resolved_at"]
 
 
 def breaches(reads: _Reads) -> Table:
@@ -843,11 +922,18 @@ def minutes_by_position(reads: _Reads) -> dict[tuple[int, int], int]:
     """Minutes logged in notes written in the period, per the (board, tier) the ticket stood at
     when the note was written (its latest move at or before the note)."""
     m, n = _table(Move), _table(Note)
+    if _postgres():
+        position = f"""CROSS JOIN LATERAL (
+                SELECT l.to_board_id, l.to_tier FROM {m} l
+                 WHERE l.ticket_id = n.ticket_id AND l.created_at <= n.created_at
+                 ORDER BY l.created_at DESC LIMIT 1) p"""
+    else:
+        position = f"""JOIN {m} p ON p.id = (
+                SELECT l.id FROM {m} l WHERE l.ticket_id = n.ticket_id AND l.created_at <= n.created_at
+                 ORDER BY l.created_at DESC, l.id DESC LIMIT 1)"""
     sql = f"""
         SELECT p.to_board_id, p.to_tier, SUM(n.minutes_worked)
-          FROM {n} n JOIN {m} p ON p.id = (
-                SELECT l.id FROM {m} l WHERE l.ticket_id = n.ticket_id AND l.created_at <= n.created_at
-                 ORDER BY l.created_at DESC, l.id DESC LIMIT 1)
+          FROM {n} n {position}
          WHERE n.created_at >= %s AND n.created_at < %s AND n.minutes_worked > 0
          GROUP BY p.to_board_id, p.to_tier
     """
@@ -865,7 +951,7 @@ def load(reads: _Reads) -> Table:
         (b, t): (n, overdue)
         for b, t, n, overdue in Ticket.objects.open()
         .values_list("board_id", "tier")
-        .annotate(n=Count("*"), overdue=Count("pk", filter=Q(deadline_at__lte=reads.now)))
+        .annotate(n=Count("*"), overdue=Count("deadline_at", filter=Q(deadline_at__lte=reads.now)))
         .order_by()
     }
     staff: dict[tuple[int, int], int] = {
@@ -1106,14 +1192,19 @@ def _summary(reads: _Reads, found_wasted: list[Wasted], found_bounces: list[Boun
         "de_escalations": de_escalations,
         "by_scheduler": by_scheduler,
         "first_board_resolution": first_board_share(reads),
-        "bounces": len(found_bounces),
-        "wasted_escalations": len(found_wasted),
+        "bounces": reads.paths["bounce_count"],
+        "wasted_escalations": reads.paths["wasted_count"],
     }
 
 
 def compute(query: FlowQuery, now: datetime) -> Gauges:
     """Every gauge for the Flow page, in a fixed number of queries."""
-    reads = _Reads(query, now)
+    with _read_only_fast():
+        return _compute(_Reads(query, now))
+
+
+def _compute(reads: _Reads) -> Gauges:
+    query = reads.query
     found_wasted = wasted_escalations(reads)
     found_bounces = bounces_found(reads)
     daily_table, chart = daily(reads)
@@ -1144,7 +1235,8 @@ def _overdue_now(reads: _Reads) -> int:
 def csv_rows(name: str, query: FlowQuery, now: datetime) -> tuple[list[str], list[list]]:
     """One gauge's table for download: (header, rows), raw numbers (minutes, shares 0..1). KeyError if unknown."""
     builder = BUILDERS[name]
-    table = builder(_Reads(query, now))
+    with _read_only_fast():
+        table = builder(_Reads(query, now, detail_limit=None))
     header = getattr(table, "header_csv", table.header)
     rows = list(table.csv)
     return header, rows
@@ -1156,7 +1248,8 @@ def headline(now: datetime) -> dict:
     first_board_resolution (0..1 or None), bounces, wasted_escalations, overdue_now.
     The same definitions as the Flow page's gauges."""
     query = FlowQuery(start=now - timedelta(days=7), end=now, range_key="7d")
-    reads = _Reads(query, now)
-    summary = _summary(reads, wasted_escalations(reads), bounces_found(reads))
-    summary["overdue_now"] = _overdue_now(reads)
+    reads = _Reads(query, now, detail_limit=1)  # one row per list carries its totals
+    with _read_only_fast():
+        summary = _summary(reads, wasted_escalations(reads), bounces_found(reads))
+        summary["overdue_now"] = _overdue_now(reads)
     return summary

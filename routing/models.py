@@ -192,7 +192,15 @@ class Move(models.Model):
         # SQL, so PostgreSQL can match the queries to them; INCLUDE lets it answer
         # from the index alone (PostgreSQL only; SQLite ignores INCLUDE).
         indexes = [
-            models.Index(fields=["ticket", "created_at"], name="move_ticket_timeline_idx"),
+            # A ticket's history in order (the drawer's timeline, check_version's
+            # last move). Covering, for flow.gauges' time on each board and
+            # flow.whatif's replay, which read every move of many tickets: the
+            # INCLUDE columns let PostgreSQL answer from the index alone.
+            models.Index(
+                fields=["ticket", "created_at"],
+                name="move_ticket_timeline_idx",
+                include=["from_board", "to_board", "from_column", "to_column", "to_tier", "criterion", "actor"],
+            ),
             # flow.gauges: the period's routing moves grouped by board, tier,
             # direction, criterion, who and day (matrix, criteria, breaches,
             # daily chart, headline): created_at in [start, end).
