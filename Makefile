@@ -42,6 +42,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/board.py
+	$(BIN)/python bench/flow.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache test-artifacts

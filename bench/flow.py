@@ -349,8 +349,8 @@ def main() -> int:
     from tests.factories import make_user
 
     if connection.vendor != "postgresql":
-        print("bench/flow.py needs PostgreSQL: set DATABASE_URL=postgres://… (the figures are about its plans).")
-        return 2
+        print("bench/flow.py: skipped; it measures PostgreSQL's plans (set DATABASE_URL=postgres://…).")
+        return 0
 
     setup_test_environment()
     old_name = connection.settings_dict["NAME"]
