@@ -18,6 +18,8 @@ from boards.models import MANAGERS_GROUP, Board, Client, Column, Note, Technicia
 from routing import services
 from routing.models import Criterion, Move
 
+NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)  # a Wednesday afternoon, for loads at a fixed moment
+
 
 def _counts() -> dict[str, int]:
     return {
@@ -125,13 +127,20 @@ def test_history_days_option_sizes_the_history(db):
     assert "history was loaded before" in _load(history_days=2)
 
 
+def test_a_desk_with_another_time_limit_gets_no_history_but_still_loads(db, desk):
+    Criterion.objects.filter(name="Tier 1 time limit").update(time_limit_minutes=45)
+    result = load_demo(NOW, history_days=2)
+    assert result.history_created == 0 and "no time limit fires" in result.history_problem
+    assert result.tickets_created == len(TICKETS)
+    assert Ticket.objects.count() == len(TICKETS)
+
+
 # --- The history behind the Flow page ---------------------------------------------
 #
 # A small history (eight days, a couple of hundred tickets) loaded once for the
 # tests below, at a fixed moment; `make run` loads ninety days. Keep these tests
 # last in the module: the history stays in the database until the module ends.
 
-NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)  # a Wednesday afternoon
 HISTORY_DAYS = 8
 LIMIT = timedelta(minutes=30)
 

@@ -43,6 +43,12 @@ class Command(BaseCommand):
         )
         if result.history_skipped:
             self.stdout.write("The history was loaded before; left as it is.")
+        elif result.history_problem:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"The history was left out: it is written for the seed's criteria. {result.history_problem}"
+                )
+            )
         elif history_days:
             self.stdout.write(f"{verb} {result.history_created} ticket(s) of history over {history_days} days.")
         width = max(len("username"), *(len(login.username) for login in result.logins))
