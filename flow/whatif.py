@@ -59,7 +59,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django import forms
 from django.db import connection
@@ -96,32 +96,46 @@ class WhatIfForm(forms.Form):
 # --- The replay ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Segment:
-    start: datetime
-    end: datetime  # the next move, or now for the last one
-    board: Board
-    tier: int
-    column: Column
-    scheduler_next: bool  # the move that ends it is the scheduler's
+# Times in the replay are whole microseconds since 1970 (ints): exact like the
+# datetimes the live code uses, and cheap for the hundreds of thousands of
+# moves a month holds (building a datetime per row cost seconds).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MINUTE = 60_000_000
 
 
-@dataclass
+def _to_datetime(microseconds: int) -> datetime:
+    return EPOCH + timedelta(microseconds=microseconds)
+
+
+def _to_micro(value: datetime) -> int:
+    return (value - EPOCH) // timedelta(microseconds=1)
+
+
+# A segment: (start, end, board id, tier, clock runs, ended by the scheduler's move)
+# — one recorded move to the next (or now), in one column at one board and tier.
+Segment = tuple[int, int, int, int, bool, bool]
+
+
 class Stay:
-    ticket_id: int
-    board: Board
-    segments: list[Segment] = field(default_factory=list)
-    # Active seconds the ticket worked after this stay's end until its resolution (or now), and whether it was resolved.
-    work_after: float = 0.0
-    resolved: bool = False
+    """From arriving on a board to leaving it (or now): its segments, and what came after."""
+
+    __slots__ = ("board", "resolved", "segments", "ticket_id", "work_after")
+
+    def __init__(self, ticket_id: int, board: Board):
+        self.ticket_id = ticket_id
+        self.board = board
+        self.segments: list[Segment] = []
+        # Active microseconds the ticket worked after this stay until its resolution (or now), and whether resolved.
+        self.work_after = 0
+        self.resolved = False
 
 
 @dataclass(frozen=True)
 class Fire:
     criterion: Criterion
     at: datetime
-    banked: float  # active seconds on the board when it fired
-    last_segment: bool  # fired at the end of the stay's last segment: the recorded escalation
+    banked: int  # active microseconds on the board when it fired
+    last_segment: bool  # fired in the stay's last segment, which the scheduler's move ended: the recorded escalation
 
 
 @dataclass(frozen=True)
@@ -225,37 +239,41 @@ def _criteria_with(criteria: list[Criterion], target: Criterion, new_limit: int 
 class _Governs:
     """``time_criterion_for`` per (board, tier), remembered: a history asks the same few positions over and over."""
 
-    def __init__(self, criteria: list[Criterion]):
+    def __init__(self, criteria: list[Criterion], boards: dict[int, Board]):
         self.criteria = criteria
+        self.boards = boards
         self.memo: dict[tuple[int, int], Criterion | None] = {}
 
-    def __call__(self, board: Board, tier: int) -> Criterion | None:
-        key = (board.pk, tier)
+    def __call__(self, board_id: int, tier: int) -> Criterion | None:
+        key = (board_id, tier)
         if key not in self.memo:
-            self.memo[key] = time_criterion_for(board, tier, self.criteria)
+            self.memo[key] = time_criterion_for(self.boards[board_id], tier, self.criteria)
         return self.memo[key]
 
 
 def first_fire(stay: Stay, governs: _Governs) -> Fire | None:
     """The first time limit to fire in a stay, by the live clock's rules (see the module docstring)."""
-    banked = 0.0
-    for i, seg in enumerate(stay.segments):
-        length = (seg.end - seg.start).total_seconds()
-        if not seg.column.clock_runs:
+    banked = 0
+    last = len(stay.segments) - 1
+    for i, (start, end, board_id, tier, runs, scheduler_next) in enumerate(stay.segments):
+        if not runs:
             continue
-        criterion = governs(seg.board, seg.tier)
+        criterion = governs(board_id, tier)
         if criterion is not None:
-            left = criterion.time_limit_minutes * 60 - banked
-            due = seg.start + timedelta(seconds=max(left, 0))
-            if due < seg.end or (due == seg.end and seg.scheduler_next):
-                last = i == len(stay.segments) - 1
-                return Fire(criterion, due, banked + max(left, 0), last and seg.scheduler_next)
-        banked += length
+            left = max(criterion.time_limit_minutes * MINUTE - banked, 0)
+            due = start + left
+            if due < end or (due == end and scheduler_next):
+                return Fire(criterion, _to_datetime(due), banked + left, i == last and scheduler_next)
+        banked += end - start
     return None
 
 
-def _read_history(query: FlowQuery, target: Criterion, now: datetime) -> Iterable[tuple]:
-    """The moves, in order, of every ticket alive in the period that ever stood where ``target`` applies."""
+def _read_history(query: FlowQuery, target: Criterion, now: datetime) -> list[tuple]:
+    """The moves, in order, of every ticket alive in the period that ever stood where ``target`` applies.
+
+    Rows: (ticket, to board, to column, to tier, criterion, no actor, time in
+    microseconds). Served by move_ticket_timeline_idx, index-only.
+    """
     m, t = connection.ops.quote_name(Move._meta.db_table), connection.ops.quote_name(Ticket._meta.db_table)
     where, params = [], []
     if target.from_board_id is not None:
@@ -265,82 +283,134 @@ def _read_history(query: FlowQuery, target: Criterion, now: datetime) -> Iterabl
         where.append("p.to_tier = %s")
         params.append(target.from_tier)
     position = " AND ".join(where) or "TRUE"
+    postgres = connection.vendor == "postgresql"
+    at = "round(date_part('epoch', m.created_at) * 1000000)::bigint" if postgres else "m.created_at"
     adapt = connection.ops.adapt_datetimefield_value
-    sql = f"""
-        SELECT m.ticket_id, m.to_board_id, m.to_column_id, m.to_tier, m.criterion_id,
-               CASE WHEN m.actor_id IS NULL THEN 1 ELSE 0 END, m.created_at
-          FROM {m} m
-         WHERE m.ticket_id IN (
-                SELECT t.id FROM {t} t
-                 WHERE t.created_at < %s AND (t.resolved_at IS NULL OR t.resolved_at >= %s)
-                   AND EXISTS (SELECT 1 FROM {m} p WHERE p.ticket_id = t.id AND {position}))
-           AND m.created_at <= %s
-         ORDER BY m.ticket_id, m.created_at, m.id
-    """
+    tickets = f"""
+        SELECT t.id FROM {t} t
+         WHERE t.created_at < %s AND (t.resolved_at IS NULL OR t.resolved_at >= %s)
+           AND EXISTS (SELECT 1 FROM {m} p WHERE p.ticket_id = t.id AND {position})"""
+    nobody = "CASE WHEN m.actor_id IS NULL THEN 1 ELSE 0 END"
+    columns = f"m.ticket_id, m.to_board_id, m.to_column_id, m.to_tier, m.criterion_id, {nobody}, {at}"
+    if postgres:
+        # Per ticket through its index (LATERAL, kept by OFFSET 0): left to itself the
+        # planner merges against the whole log.
+        sql = f"""
+            SELECT {columns}
+              FROM ({tickets} ORDER BY t.id) k
+             CROSS JOIN LATERAL (
+                    SELECT m.ticket_id, m.to_board_id, m.to_column_id, m.to_tier, m.criterion_id, m.actor_id,
+                           m.created_at, m.id
+                      FROM {m} m WHERE m.ticket_id = k.id AND m.created_at <= %s
+                     ORDER BY m.created_at, m.id OFFSET 0) m
+        """  # a nested loop over the tickets in id order: each ticket's moves come together, in order
+    else:
+        sql = f"""
+            SELECT {columns} FROM {m} m
+             WHERE m.ticket_id IN ({tickets}) AND m.created_at <= %s
+             ORDER BY m.ticket_id, m.created_at, m.id
+        """
     with connection.cursor() as cursor:
         cursor.execute(sql, [adapt(query.end), adapt(query.start), *params, adapt(now)])
-        yield from cursor
-
-
-def _stays(
-    rows: Iterable[tuple], now: datetime, boards: dict[int, Board], columns: dict[int, Column], time_ids: set[int]
-):
-    """Cut each ticket's moves into stays of segments; yields lists of stays, one list per ticket."""
+        rows = cursor.fetchall()  # one call: iterating row by row through the wrapper costs more
+    if postgres:
+        return rows if _grouped(rows) else sorted(rows, key=lambda r: r[0])  # (a stable sort keeps each one's order)
     from .gauges import _datetime_converter
 
     convert = _datetime_converter()
+    return [(*row[:6], _to_micro(convert(row[6]))) for row in rows]
+
+
+def _grouped(rows: list[tuple]) -> bool:
+    """Whether each ticket's rows come together (the plan's nested loop gives them so)."""
+    seen, last = set(), None
+    for row in rows:
+        if row[0] != last:
+            if row[0] in seen:
+                return False
+            seen.add(row[0])
+            last = row[0]
+    return True
+
+
+def _stays(rows: Iterable[tuple], now: datetime, boards: dict[int, Board], runs: dict[int, bool], time_ids: set[int]):
+    """Cut each ticket's moves into stays of segments; yields (the ticket's stays, resolved now), one per ticket.
+
+    ``runs`` says, per column id, whether the clock runs there (``Column.clock_runs``);
+    a column missing from it is a done one.
+    """
+    now_us = _to_micro(now)
     ticket_id, moves = None, []
     for row in rows:
         if row[0] != ticket_id and moves:
-            yield _ticket_stays(ticket_id, moves, now, boards, columns, time_ids)
+            yield _ticket_stays(ticket_id, moves, now_us, boards, runs, time_ids)
             moves = []
         ticket_id = row[0]
-        moves.append((row[1], row[2], row[3], row[4], row[5], convert(row[6])))
+        moves.append(row)
     if moves:
-        yield _ticket_stays(ticket_id, moves, now, boards, columns, time_ids)
+        yield _ticket_stays(ticket_id, moves, now_us, boards, runs, time_ids)
 
 
-def _ticket_stays(ticket_id, moves, now, boards, columns, time_ids) -> list[Stay]:
+def _ticket_stays(ticket_id, moves, now_us, boards, runs, time_ids) -> list[Stay]:
     stays: list[Stay] = []
-    for i, (board_id, column_id, tier, _criterion, _by_nobody, at) in enumerate(moves):
-        if i + 1 < len(moves):
-            _b, _c, _t, next_criterion, next_by_nobody, end = moves[i + 1]
-            scheduler_next = bool(next_by_nobody) and next_criterion in time_ids
+    stay = None
+    count = len(moves)
+    for i in range(count):
+        _t, board_id, column_id, tier, _criterion, _nobody, at = moves[i]
+        if i + 1 < count:
+            nxt = moves[i + 1]
+            end, scheduler_next = nxt[6], bool(nxt[5]) and nxt[4] in time_ids
         else:
-            end, scheduler_next = max(now, at), False
-        board = boards[board_id]
-        if not stays or stays[-1].board.pk != board_id:
-            stays.append(Stay(ticket_id, board))
-        stays[-1].segments.append(Segment(at, end, board, tier, columns[column_id], scheduler_next))
+            end, scheduler_next = max(now_us, at), False
+        if stay is None or stay.board.pk != board_id:
+            stay = Stay(ticket_id, boards[board_id])
+            stays.append(stay)
+        stay.segments.append((at, end, board_id, tier, runs[column_id], scheduler_next))
     # The work each stay was followed by, as the clock counts it, up to the resolution or now.
-    after = 0.0
-    resolved = columns[moves[-1][1]].is_done
+    after = 0
+    resolved = runs[moves[-1][2]] is None
     for stay in reversed(stays):
         stay.work_after, stay.resolved = after, resolved
-        after += sum((s.end - s.start).total_seconds() for s in stay.segments if s.column.clock_runs)
+        after += sum(end - start for start, end, _b, _t, running, _s in stay.segments if running)
     return stays
 
 
 def replay(query: FlowQuery, now: datetime, target: Criterion, new_limit: int | None) -> Result:
     """Replay the period with ``target`` at ``new_limit`` active minutes (None: switched off).
 
-    See the module docstring for the rules."""
+    See the module docstring for the rules. Stays where the target applies at
+    no position are the same under both and skipped; so are stays whose
+    escalations fall outside the period.
+    """
     today = active_time_criteria()
     target = next((c for c in today if c.pk == target.pk), target)
     changed = _criteria_with(today, target, new_limit)
-    before, after = _Governs(today), _Governs(changed)
     boards = {b.pk: b for b in Board.objects.all()}
-    columns = {c.pk: c for c in Column.objects.all()}
+    before, after = _Governs(today, boards), _Governs(changed, boards)
+    runs = {c.pk: (c.clock_runs if not c.is_done else None) for c in Column.objects.all()}
     time_ids = set(Criterion.objects.filter(trigger=Criterion.Trigger.TIME).values_list("pk", flat=True))
+    applies: dict[tuple[int, int], bool] = {}
     result = Result(criterion=target, new_limit=new_limit, query=query)
+
+    def touches_target(stay: Stay) -> bool:
+        for _s, _e, board_id, tier, running, _n in stay.segments:
+            if running:
+                key = (board_id, tier)
+                if key not in applies:
+                    applies[key] = target.applies_to(boards[board_id], tier)
+                if applies[key]:
+                    return True
+        return False
 
     def in_period(fire: Fire | None) -> bool:
         return fire is not None and query.start <= fire.at < query.end
 
-    for stays in _stays(_read_history(query, target, now), now, boards, columns, time_ids):
+    for stays in _stays(_read_history(query, target, now), now, boards, runs, time_ids):
         result.tickets += 1
         for stay in stays:
             if query.board is not None and stay.board.pk != query.board.pk:
+                continue
+            if not touches_target(stay):
                 continue
             was, would = first_fire(stay, before), first_fire(stay, after)
             if was is None and would is None:
@@ -348,7 +418,7 @@ def replay(query: FlowQuery, now: datetime, target: Criterion, new_limit: int | 
             if not (in_period(was) or in_period(would)):
                 continue
             result.stays += 1
-            if was is not None and was.criterion.pk == target.pk:
+            if was is not None and was.criterion.pk == target.pk and in_period(was):
                 result.replayed_now += 1
             outcome = Outcome(stay.ticket_id, stay.board.name, was, would)
             if was is None:
@@ -361,38 +431,33 @@ def replay(query: FlowQuery, now: datetime, target: Criterion, new_limit: int | 
                 result.later.append(outcome)
             else:
                 result.unchanged += 1
-    result.recorded = (
-        Move.objects.filter(criterion=target, actor__isnull=True, created_at__gte=query.start, created_at__lt=query.end)
-        .filter(**({"from_board": query.board} if query.board is not None else {}))
-        .count()
+    recorded = Move.objects.filter(
+        criterion=target, actor__isnull=True, created_at__gte=query.start, created_at__lt=query.end
     )
+    if query.board is not None:
+        recorded = recorded.filter(from_board=query.board)
+    result.recorded = recorded.count()
     return result
 
 
 def _extrapolate(result: Result, stay: Stay, was: Fire, after: _Governs, outcome: Outcome) -> None:
     """Today's limit fired in this stay, the changed ones not (within the recorded stay)."""
-    last = stay.segments[-1]
-    governing = after(last.board, last.tier)
+    _s, _e, board_id, tier, _r, _n = stay.segments[-1]
+    governing = after(board_id, tier)
     if not was.last_segment or governing is None:
         # Either the stay went on after the old limit and the new one never came
-        # (so the recorded history shows it), or no limit governs here any more.
+        # (the recorded history shows it), or no limit governs here any more.
         result.not_happened.append(outcome)
         return
     # The recorded escalation cut the stay short: let the ticket's later work decide.
-    left = governing.time_limit_minutes * 60 - was.banked
+    left = governing.time_limit_minutes * MINUTE - was.banked
     if stay.work_after > left:
-        estimate = Fire(governing, was.at + timedelta(seconds=left), governing.time_limit_minutes * 60, False)
+        estimate = Fire(governing, was.at + timedelta(microseconds=left), governing.time_limit_minutes * MINUTE, False)
         result.later.append(Outcome(outcome.ticket_id, outcome.board, was, estimate, "estimated"))
     elif stay.resolved:
-        result.not_happened.append(
-            Outcome(
-                outcome.ticket_id,
-                outcome.board,
-                was,
-                None,
-                f"resolved after {round(stay.work_after / 60)} more active minutes",
-            )
-        )
+        minutes = round(stay.work_after / MINUTE)
+        note = f"resolved after {minutes} more active minutes"
+        result.not_happened.append(Outcome(outcome.ticket_id, outcome.board, was, None, note))
     else:
         result.undecided.append(outcome)
 

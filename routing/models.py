@@ -199,7 +199,7 @@ class Move(models.Model):
             models.Index(
                 fields=["ticket", "created_at"],
                 name="move_ticket_timeline_idx",
-                include=["from_board", "to_board", "from_column", "to_column", "to_tier", "criterion", "actor"],
+                include=["id", "from_board", "to_board", "from_column", "to_column", "to_tier", "criterion", "actor"],
             ),
             # flow.gauges: the period's routing moves grouped by board, tier,
             # direction, criterion, who and day (matrix, criteria, breaches,

@@ -19,6 +19,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='move',
-            index=models.Index(fields=['ticket', 'created_at'], include=('from_board', 'to_board', 'from_column', 'to_column', 'to_tier', 'criterion', 'actor'), name='move_ticket_timeline_idx'),
+            index=models.Index(fields=['ticket', 'created_at'], include=('id', 'from_board', 'to_board', 'from_column', 'to_column', 'to_tier', 'criterion', 'actor'), name='move_ticket_timeline_idx'),
         ),
     ]

@@ -96,15 +96,11 @@ def test_replaying_the_current_limit_reproduces_the_recorded_escalations(history
     assert result.replayed_now == result.recorded == 5
     # And the escalations the replay finds with today's limits are the scheduler's recorded ones, at their deadlines.
     recorded = {m.ticket_id: m.created_at for m in Move.objects.filter(criterion=limit, actor__isnull=True)}
-    governs = whatif._Governs(services.active_time_criteria())
+    boards = {b.pk: b for b in Board.objects.all()}
+    governs = whatif._Governs(services.active_time_criteria(), boards)
+    runs = {c.pk: (c.clock_runs if not c.is_done else None) for c in Column.objects.all()}
     replayed = {}
-    for stays in whatif._stays(
-        whatif._read_history(whole, limit, NOW),
-        NOW,
-        {b.pk: b for b in Board.objects.all()},
-        {c.pk: c for c in Column.objects.all()},
-        {limit.pk},
-    ):
+    for stays in whatif._stays(whatif._read_history(whole, limit, NOW), NOW, boards, runs, {limit.pk}):
         for stay in stays:
             fire = whatif.first_fire(stay, governs)
             if fire is not None:
