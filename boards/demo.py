@@ -1616,6 +1616,8 @@ def _load(now: datetime, history_days: int, progress: Callable[[int, int], None]
             # which is what makes it safe to skip by title on the next run —
             # and one commit is far faster on SQLite than thousands.
             with transaction.atomic():
+                if progress:
+                    progress(0, len(history))
                 for done, spec in enumerate(history, 1):
                     player.open(spec, now, history=True)
                     if progress and (done % 250 == 0 or done == len(history)):

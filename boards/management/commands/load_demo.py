@@ -33,7 +33,12 @@ class Command(BaseCommand):
             raise CommandError("--history-days must be 0 or more.")
 
         def progress(done: int, total: int) -> None:
-            self.stdout.write(f"  history: {done} of {total} tickets")
+            if done == 0:
+                self.stdout.write(
+                    f"Writing {total} tickets of history through the move service, once (later runs skip it)…"
+                )
+            else:
+                self.stdout.write(f"  history: {done} of {total} tickets")
 
         result = load_demo(dry_run=dry_run, history_days=history_days, progress=progress)
         verb = "Would create" if dry_run else "Created"
