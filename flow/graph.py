@@ -372,6 +372,10 @@ def _layout(nodes: list[Node], arrows: list[Arrow], query: FlowQuery) -> FlowMap
         arrow.label_y = y_level - 5 if arrow.above else y_level + 14
 
     width = MARGIN * 2 + STUB * 2 + NODE_W + max(len(nodes) - 1, 0) * PITCH
+    # A label may stand out past the last board (a loop's, a long name's): widen the picture to hold it.
+    for arrow in arrows:
+        left = arrow.label_x if arrow.label_anchor == "start" else arrow.label_x - arrow.label_width / 2
+        width = max(width, left + arrow.label_width + MARGIN)
     below = row_y + NODE_H + ROW_GAP + levels[False] * LEVEL_H + 16
     return FlowMap(
         nodes=nodes,
