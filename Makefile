@@ -18,7 +18,7 @@ install: $(STAMP)
 run: $(STAMP)
 	@mkdir -p var
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
-	DEBUG=true $(BIN)/python manage.py load_demo
+	DEBUG=true $(BIN)/python manage.py load_demo --history-in-background
 	@echo ""
 	@echo "  Switchback is starting on http://127.0.0.1:8000/  (Ctrl-C stops web, worker and beat)"
 	@echo ""

@@ -1552,6 +1552,56 @@ class _Player:
         return ticket
 
 
+def history_loaded(specs: list[Spec]) -> bool:
+    """Whether (some of) this history is on the desk already: it is then left as it is."""
+    return Ticket.objects.filter(title__in={s.title for s in specs}).exists()
+
+
+def _load_history(
+    player: _Player,
+    history: list[Spec],
+    now: datetime,
+    progress: Callable[[int, int], None] | None,
+    chunk: int,
+) -> tuple[bool, int, str]:
+    """Write the history; return (skipped, tickets written, problem).
+
+    Without ``chunk``, one transaction: the history is there or it is not,
+    which is what makes it safe to skip by title on the next run, and one
+    commit is far faster on SQLite than thousands. With ``chunk``, a commit
+    every that many tickets, so a running desk (the sweep, a technician's
+    move) never waits long for SQLite's one writer; an interrupted load then
+    leaves part of the history, which later runs keep as it is.
+
+    The first transaction takes the boards' rows before it asks whether the
+    history is there, so two loads at once (a duplicated task) write it once.
+    """
+    size = chunk or len(history)
+    written = 0
+    try:
+        for start in range(0, len(history), size):
+            with transaction.atomic():
+                if start == 0:
+                    list(Board.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+                    if history_loaded(history):
+                        return True, 0, ""
+                    if progress:
+                        progress(0, len(history))
+                for spec in history[start : start + size]:
+                    player.open(spec, now, history=True)
+            written = min(start + size, len(history))
+            if progress and (written // 250 != start // 250 or written == len(history)):
+                progress(written, len(history))
+    except (ValueError, services.MoveError) as exc:
+        # The history is written for the seed's criteria. On a desk whose
+        # criteria were changed since (another time limit, one switched off)
+        # it cannot play as written: leave it out, say why, and let
+        # `make run` start anyway.
+        kept = f" ({written} tickets of it were written before that and stay.)" if written else ""
+        return False, written, f"{exc}{kept}"
+    return False, written, ""
+
+
 def _email(name: str, client: str) -> str:
     domain = {n: e.split("@")[1] for n, e, _ in CLIENTS}[client]
     local = ".".join(part for part in name.lower().replace("dr. ", "").split() if part.isalpha())
@@ -1576,11 +1626,14 @@ def load_demo(
     dry_run: bool = False,
     history_days: int = DEFAULT_HISTORY_DAYS,
     progress: Callable[[int, int], None] | None = None,
+    history_chunk: int = 0,
 ) -> Result:
     """Create whatever part of the demo desk is missing; return the logins.
 
     ``history_days`` of older history come first (0: none); ``progress`` is
-    called with (tickets written, tickets in all) as it goes. With ``dry_run``,
+    called with (tickets written, tickets in all) as it goes. ``history_chunk``
+    commits the history every that many tickets instead of all at once (the
+    worker loads it so, beside a running desk; see ``boards.tasks``). With ``dry_run``,
     everything is made and then rolled back, so the result says what a real
     run would create.
     """
@@ -1588,7 +1641,7 @@ def load_demo(
     # Back-dated history is replayed with notify=False: nobody is emailed about
     # last week's moves, and loading needs no broker.
     with transaction.atomic() if dry_run else contextlib.nullcontext():
-        result = _load(now, history_days, progress)
+        result = _load(now, history_days, progress, history_chunk)
         result.boards = Board.objects.count()
         result.tickets = Ticket.objects.count()
         if dry_run:
@@ -1596,7 +1649,9 @@ def load_demo(
     return result
 
 
-def _load(now: datetime, history_days: int, progress: Callable[[int, int], None] | None) -> Result:
+def _load(
+    now: datetime, history_days: int, progress: Callable[[int, int], None] | None, history_chunk: int = 0
+) -> Result:
     boards, criteria = seed_structure()
     skills = {s.name: s for s in Skill.objects.all()}
     with transaction.atomic():
@@ -1608,27 +1663,9 @@ def _load(now: datetime, history_days: int, progress: Callable[[int, int], None]
     player = _Player(boards, criteria, clients, users, skills)
 
     history = history_specs(now, history_days)
-    history_skipped = bool(history) and Ticket.objects.filter(title__in={s.title for s in history}).exists()
-    history_created, history_problem = 0, ""
-    if history and not history_skipped:
-        try:
-            # One transaction for the whole history: it is there or it is not,
-            # which is what makes it safe to skip by title on the next run —
-            # and one commit is far faster on SQLite than thousands.
-            with transaction.atomic():
-                if progress:
-                    progress(0, len(history))
-                for done, spec in enumerate(history, 1):
-                    player.open(spec, now, history=True)
-                    if progress and (done % 250 == 0 or done == len(history)):
-                        progress(done, len(history))
-            history_created = len(history)
-        except (ValueError, services.MoveError) as exc:
-            # The history is written for the seed's criteria. On a desk whose
-            # criteria were changed since (another time limit, one switched
-            # off) it cannot play as written: leave it out, say why, and let
-            # `make run` start anyway.
-            history_problem = str(exc)
+    history_skipped, history_created, history_problem = False, 0, ""
+    if history:
+        history_skipped, history_created, history_problem = _load_history(player, history, now, progress, history_chunk)
 
     existing = set(Ticket.objects.filter(title__in=[s.title for s in TICKETS]).values_list("title", flat=True))
     created = 0

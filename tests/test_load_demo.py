@@ -135,6 +135,40 @@ def test_a_desk_with_another_time_limit_gets_no_history_but_still_loads(db, desk
     assert Ticket.objects.count() == len(TICKETS)
 
 
+def test_make_run_leaves_the_history_to_the_worker_and_queues_it_once(db, django_capture_on_commit_callbacks):
+    from boards import tasks
+
+    queued = []
+    real_delay = tasks.load_demo_history.delay
+    tasks.load_demo_history.delay = lambda days: queued.append(days)
+    try:
+        out = _load(history_days=2, history_in_background=True)
+        assert queued == [2]
+        assert "The Celery worker is writing the older history" in out
+        assert not _history_tickets().exists()  # this week's desk only, at once
+
+        tasks.load_demo_history(2)  # what the worker then runs: in chunks
+        written = _history_tickets().count()
+        assert written > tasks.HISTORY_CHUNK
+
+        queued.clear()
+        out = _load(history_days=2, history_in_background=True)
+        assert queued == [] and "worker" not in out
+        assert tasks.load_demo_history(2) == 0  # a duplicated task writes nothing
+        assert _history_tickets().count() == written
+    finally:
+        tasks.load_demo_history.delay = real_delay
+
+
+def test_a_chunked_history_that_cannot_play_keeps_what_it_wrote_and_says_so(db, desk):
+    # The time limit is changed after the history started: here, before the
+    # first chunk, so nothing is written and the problem is reported.
+    Criterion.objects.filter(name="Tier 1 time limit").update(time_limit_minutes=45)
+    result = load_demo(NOW, history_days=2, history_chunk=5)
+    assert result.history_created == 0 and "no time limit fires" in result.history_problem
+    assert "stay" not in result.history_problem
+
+
 # --- The history behind the Flow page ---------------------------------------------
 #
 # A small history (eight days, a couple of hundred tickets) loaded once for the

@@ -230,7 +230,7 @@ def test_eight_boards_and_thirty_criteria_lay_out_without_overlapping_labels():
             assert not (overlap_x and overlap_y), (a.criterion.name, other[1])
         boxes.append((box, a.criterion.name))
         assert 0 <= a.label_y <= m.height
-        assert 0 <= box[0] and box[2] <= m.width, a.criterion.name  # inside the picture, not cut off
+        assert box[0] >= 0 and box[2] <= m.width, a.criterion.name  # inside the picture, not cut off
     # Every arc clears the arcs nested inside it on its side of the row.
     for a in m.arrows:
         for b in m.arrows:

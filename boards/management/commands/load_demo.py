@@ -8,12 +8,16 @@ desk. It is idempotent — whatever exists is left alone — so running it again
 page's map and gauges worth looking at: a few thousand tickets, each played
 through the same move service as a technician's drag, so the first load takes
 a while (the command reports its progress; later runs skip it). Tests and
-quick looks pass a small number, or 0 for none.
+quick looks pass a small number, or 0 for none. ``--history-in-background``
+(what `make run` uses) loads this week's desk at once and leaves the history
+to the Celery worker, so the desk opens in seconds and the Flow page fills in
+over the next few minutes.
 """
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
-from boards.demo import DEFAULT_HISTORY_DAYS, DEMO_URL, load_demo
+from boards.demo import DEFAULT_HISTORY_DAYS, DEMO_URL, history_loaded, history_specs, load_demo
 
 
 class Command(BaseCommand):
@@ -27,10 +31,23 @@ class Command(BaseCommand):
             default=DEFAULT_HISTORY_DAYS,
             help=f"Days of older history for the Flow page (default {DEFAULT_HISTORY_DAYS}; 0 for none).",
         )
+        parser.add_argument(
+            "--history-in-background",
+            action="store_true",
+            help="Queue the history for the Celery worker instead of writing it now (make run does).",
+        )
 
-    def handle(self, *args, dry_run: bool, history_days: int, **options):
+    def handle(self, *args, dry_run: bool, history_days: int, history_in_background: bool, **options):
         if history_days < 0:
             raise CommandError("--history-days must be 0 or more.")
+        queued = False
+        if history_in_background and not dry_run:
+            if history_days and not history_loaded(history_specs(timezone.now(), history_days)):
+                from boards.tasks import load_demo_history
+
+                load_demo_history.delay(history_days)
+                queued = True
+            history_days = 0
 
         def progress(done: int, total: int) -> None:
             if done == 0:
@@ -56,6 +73,11 @@ class Command(BaseCommand):
             )
         elif history_days:
             self.stdout.write(f"{verb} {result.history_created} ticket(s) of history over {history_days} days.")
+        if queued:
+            self.stdout.write(
+                "The Celery worker is writing the older history for the Flow page now; "
+                "its figures fill in over the next few minutes."
+            )
         width = max(len("username"), *(len(login.username) for login in result.logins))
         self.stdout.write("")
         self.stdout.write(f"  {'username':<{width}}  {'password':<12}  role")
