@@ -5,20 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('boards', '0003_ticket_column_on_board'),
-        ('routing', '0001_initial'),
+        ("boards", "0003_ticket_column_on_board"),
+        ("routing", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('resolved_at__isnull', False)), fields=['resolved_at'], include=('board', 'tier', 'created_at', 'active_time'), name='ticket_resolved_idx'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(("resolved_at__isnull", False)),
+                fields=["resolved_at"],
+                include=("board", "tier", "created_at", "active_time"),
+                name="ticket_resolved_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('resolved_at__isnull', True)), fields=['board', 'created_at'], include=('tier', 'deadline_at'), name='ticket_open_board_idx'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(("resolved_at__isnull", True)),
+                fields=["board", "created_at"],
+                include=("tier", "deadline_at"),
+                name="ticket_open_board_idx",
+            ),
         ),
     ]

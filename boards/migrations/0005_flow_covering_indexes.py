@@ -5,20 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('boards', '0004_flow_gauge_indexes'),
-        ('routing', '0002_flow_gauge_indexes'),
+        ("boards", "0004_flow_gauge_indexes"),
+        ("routing", "0002_flow_gauge_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='ticket',
-            name='ticket_resolved_idx',
+            model_name="ticket",
+            name="ticket_resolved_idx",
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('resolved_at__isnull', False)), fields=['resolved_at'], include=('id', 'board', 'tier', 'created_at', 'entered_board_at', 'active_time'), name='ticket_resolved_idx'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(("resolved_at__isnull", False)),
+                fields=["resolved_at"],
+                include=("id", "board", "tier", "created_at", "entered_board_at", "active_time"),
+                name="ticket_resolved_idx",
+            ),
         ),
     ]

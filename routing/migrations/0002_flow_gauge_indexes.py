@@ -5,20 +5,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('boards', '0004_flow_gauge_indexes'),
-        ('routing', '0001_initial'),
+        ("boards", "0004_flow_gauge_indexes"),
+        ("routing", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='move',
-            index=models.Index(condition=models.Q(('from_board__lt', models.F('to_board')), ('from_board__gt', models.F('to_board')), ('from_tier__lt', models.F('to_tier')), ('from_tier__gt', models.F('to_tier')), _connector='OR'), fields=['created_at'], include=('from_board', 'to_board', 'from_tier', 'to_tier', 'direction', 'criterion', 'actor', 'ticket'), name='move_routing_time_idx'),
+            model_name="move",
+            index=models.Index(
+                condition=models.Q(
+                    ("from_board__lt", models.F("to_board")),
+                    ("from_board__gt", models.F("to_board")),
+                    ("from_tier__lt", models.F("to_tier")),
+                    ("from_tier__gt", models.F("to_tier")),
+                    _connector="OR",
+                ),
+                fields=["created_at"],
+                include=("from_board", "to_board", "from_tier", "to_tier", "direction", "criterion", "actor", "ticket"),
+                name="move_routing_time_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='move',
-            index=models.Index(condition=models.Q(('from_board__lt', models.F('to_board')), ('from_board__gt', models.F('to_board')), ('from_tier__lt', models.F('to_tier')), ('from_tier__gt', models.F('to_tier')), _connector='OR'), fields=['ticket', 'created_at'], include=('from_board', 'to_board', 'from_tier', 'to_tier', 'direction', 'criterion'), name='move_routing_ticket_idx'),
+            model_name="move",
+            index=models.Index(
+                condition=models.Q(
+                    ("from_board__lt", models.F("to_board")),
+                    ("from_board__gt", models.F("to_board")),
+                    ("from_tier__lt", models.F("to_tier")),
+                    ("from_tier__gt", models.F("to_tier")),
+                    _connector="OR",
+                ),
+                fields=["ticket", "created_at"],
+                include=("from_board", "to_board", "from_tier", "to_tier", "direction", "criterion"),
+                name="move_routing_ticket_idx",
+            ),
         ),
     ]

@@ -5,20 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('boards', '0005_flow_covering_indexes'),
-        ('routing', '0002_flow_gauge_indexes'),
+        ("boards", "0005_flow_covering_indexes"),
+        ("routing", "0002_flow_gauge_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='move',
-            name='move_ticket_timeline_idx',
+            model_name="move",
+            name="move_ticket_timeline_idx",
         ),
         migrations.AddIndex(
-            model_name='move',
-            index=models.Index(fields=['ticket', 'created_at'], include=('id', 'from_board', 'to_board', 'from_column', 'to_column', 'to_tier', 'criterion', 'actor'), name='move_ticket_timeline_idx'),
+            model_name="move",
+            index=models.Index(
+                fields=["ticket", "created_at"],
+                include=("id", "from_board", "to_board", "from_column", "to_column", "to_tier", "criterion", "actor"),
+                name="move_ticket_timeline_idx",
+            ),
         ),
     ]
