@@ -154,11 +154,17 @@ class TicketQuerySet(models.QuerySet):
         """Open tickets whose time criterion has fired (served by ticket_deadline_idx)."""
         return self.filter(deadline_at__lte=now)
 
-    def for_user(self, user) -> TicketQuerySet:
-        """Tickets on boards the user works."""
-        if is_manager(user):
-            return self
-        return self.filter(board__technicians__user=user)
+    def visible_to(self, user) -> TicketQuerySet:
+        """Tickets the user may open: on a board they work, or assigned to them (boards.permissions)."""
+        from .permissions import visible_q
+
+        return self.filter(visible_q(user))
+
+    def workable_by(self, user) -> TicketQuerySet:
+        """Tickets the user may move, edit and note: on a board they work (boards.permissions)."""
+        from .permissions import workable_q
+
+        return self.filter(workable_q(user))
 
     def overdue(self, now: datetime) -> TicketQuerySet:
         return self.open().filter(deadline_at__lte=now)

@@ -12,7 +12,8 @@ Who may do what: every technician may look at every board (the tabs are also
 drop targets for escalations), but only the boards they work show move and
 edit controls, and only there do the write endpoints answer (403 otherwise).
 A ticket's drawer opens for those who work its board, managers, and its
-assignee; anyone else gets a 404.
+assignee; anyone else gets a 404. The rule itself lives in ``boards.permissions``,
+which the REST API calls too.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from routing.models import Criterion, Direction, Move
 from routing.services import MoveError, manual_criteria, move_ticket
 
-from . import services
+from . import permissions, services
 from .forms import (
     BoardFilters,
     CriterionForm,
@@ -53,7 +54,7 @@ from .forms import (
     TicketUpdateForm,
     ascii_int,
 )
-from .models import Board, Column, Note, Skill, Technician, Ticket, is_manager
+from .models import Board, Column, Note, Skill, Technician, Ticket
 from .templatetags.board_tags import countdown_badge
 
 log = logging.getLogger(__name__)
@@ -77,25 +78,6 @@ DIRECTION_VERBS = {
 # --- Permission-checked getters ------------------------------------------------
 
 
-def _worked_board_ids(request: HttpRequest) -> frozenset[int] | None:
-    """The boards the user works, or None for a manager (every board). Once per request."""
-    if not hasattr(request, "_switchback_boards"):
-        if is_manager(request.user):
-            request._switchback_boards = None
-        else:
-            request._switchback_boards = frozenset(Board.objects.for_user(request.user).values_list("pk", flat=True))
-    return request._switchback_boards
-
-
-def _can_work(request: HttpRequest, board_id: int) -> bool:
-    worked = _worked_board_ids(request)
-    return worked is None or board_id in worked
-
-
-def _can_view(request: HttpRequest, ticket: Ticket) -> bool:
-    return _can_work(request, ticket.board_id) or ticket.assignee_id == request.user.pk
-
-
 def _ticket_queryset():
     return Ticket.objects.select_related("board", "column", "client", "assignee", "deadline_criterion")
 
@@ -103,7 +85,7 @@ def _ticket_queryset():
 def _get_ticket_for_user(request: HttpRequest, pk: int) -> Ticket:
     """A ticket the user may look at; 404 for one on another board."""
     ticket = get_object_or_404(_ticket_queryset(), pk=pk)
-    if not _can_view(request, ticket):
+    if not permissions.can_view(request.user, ticket):
         raise Http404("No ticket with that number on your boards.")
     return ticket
 
@@ -111,7 +93,7 @@ def _get_ticket_for_user(request: HttpRequest, pk: int) -> Ticket:
 def _get_ticket_for_change(request: HttpRequest, pk: int) -> Ticket:
     """A ticket the user may move or edit; 403 when it is on a board they do not work."""
     ticket = get_object_or_404(_ticket_queryset(), pk=pk)
-    if not _can_work(request, ticket.board_id):
+    if not permissions.can_work(request.user, ticket.board_id):
         raise PermissionDenied(f"{ticket.number} is on the {ticket.board.name} board, which you do not work.")
     return ticket
 
@@ -277,7 +259,7 @@ class _CardMaker:
     def __init__(self, request: HttpRequest, board: Board, columns: list[Column], now: datetime) -> None:
         self.board = board
         self.now = now
-        self.can_move = _can_work(request, board.pk)
+        self.can_move = permissions.can_work(request.user, board.pk)
         self.criteria = _CriteriaIndex()
         # The <option>s of a card's column select, once per column rather than per card.
         self.options = {
@@ -378,7 +360,7 @@ def _columns_context(request: HttpRequest, board: Board, filters: BoardFilters, 
     return {
         **_columns_context_light(board, filters, now),
         "columns": _board_columns(request, board, filters, now),
-        "can_work": _can_work(request, board.pk),
+        "can_work": permissions.can_work(request.user, board.pk),
     }
 
 
@@ -397,7 +379,7 @@ def _messages_part() -> tuple[str, dict]:
 def _drawer_context(
     request: HttpRequest, ticket: Ticket, now: datetime, back_url: str, next_url: str | None = None
 ) -> dict:
-    can_work = _can_work(request, ticket.board_id)
+    can_work = permissions.can_work(request.user, ticket.board_id)
     limit = ticket.deadline_criterion.time_limit_minutes if ticket.deadline_criterion_id else None
     required = list(ticket.required_skills.all())
     context = {
@@ -440,11 +422,7 @@ def _timeline(ticket: Ticket) -> list[Move | Note]:
 
 
 def _assignees(board: Board, user) -> list[User]:
-    return list(
-        User.objects.filter(Q(technician__boards=board) | Q(pk=user.pk), is_active=True)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
+    return list(permissions.assignable_users(board, user))
 
 
 def _tiers(ticket: Ticket) -> list[int]:
@@ -471,7 +449,7 @@ def _redirect_back(request: HttpRequest, ticket_pk: int | None, fallback_url: st
             match = None
         if match and match.url_name == "ticket" and match.kwargs.get("pk") == ticket_pk:
             ticket = _ticket_queryset().filter(pk=ticket_pk).first()
-            if ticket is None or not _can_view(request, ticket):
+            if ticket is None or not permissions.can_view(request.user, ticket):
                 url = fallback_url
     # Never redirect(url): a string without a "/" would be looked up as a view name.
     return HttpResponseRedirect(url)
@@ -484,7 +462,7 @@ def _drawer_part(request: HttpRequest, ticket_pk: int | None, screen: Screen, no
     if request.headers.get("X-Drawer-Ticket", "") != str(ticket_pk) and screen.ticket_pk != ticket_pk:
         return None
     ticket = _ticket_queryset().get(pk=ticket_pk)
-    if not _can_view(request, ticket):
+    if not permissions.can_view(request.user, ticket):
         return ("boards/ticket.html#drawer_oob", {"ticket": None})  # it left the user's boards: close
     back = _board_url(screen.board, screen.filters) if screen.board else ticket.board.get_absolute_url()
     return ("boards/ticket.html#drawer_oob", _drawer_context(request, ticket, now, back))
@@ -605,7 +583,7 @@ def home(request: HttpRequest) -> HttpResponse:
         open_count=Count("tickets", filter=open_q),
         overdue_count=Count("tickets", filter=open_q & Q(tickets__deadline_at__lte=now)),
     )
-    worked = _worked_board_ids(request)
+    worked = permissions.worked_board_ids(request.user)
     other_boards = Board.objects.exclude(pk__in=worked) if worked is not None else Board.objects.none()
     mine = (
         Ticket.objects.open()
@@ -874,7 +852,7 @@ def ticket_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 def ticket_create(request: HttpRequest, slug: str) -> HttpResponse:
     """Quick add: open a ticket on this board from the board page."""
     board = get_object_or_404(Board, slug=slug)
-    if not _can_work(request, board.pk):
+    if not permissions.can_work(request.user, board.pk):
         raise PermissionDenied(f"You do not work the {board.name} board.")
     form = QuickAddForm(request.POST)
     if form.is_valid():

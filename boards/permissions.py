@@ -1,0 +1,78 @@
+"""Who may see and who may change a ticket: the one home of the rule.
+
+- A manager works every board.
+- A technician works the boards on their Technician profile.
+- A ticket may be *seen* by those who work its board and by its assignee
+  (a ticket escalated away from you that is still yours stays readable).
+- A ticket may be *changed* (moved, edited, noted) only by those who work its
+  board; its assignee on another board reads it but may not change it.
+
+The board views, the REST API and anything else that asks goes through these
+functions, or through the QuerySet forms of the same rule,
+``Ticket.objects.visible_to(user)`` and ``Ticket.objects.workable_by(user)``
+(boards/models.py), which ask the database the same question for a list.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from .models import Board, Ticket, is_manager
+
+
+def worked_board_ids(user) -> frozenset[int] | None:
+    """The boards the user works, or None for a manager (every board).
+
+    Read once per user object and kept on it: a request's user is loaded
+    afresh for each request, so the answer lives exactly as long as one.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    if not hasattr(user, "_switchback_boards"):
+        if is_manager(user):
+            user._switchback_boards = None
+        else:
+            user._switchback_boards = frozenset(Board.objects.for_user(user).values_list("pk", flat=True))
+    return user._switchback_boards
+
+
+def can_work(user, board_id: int) -> bool:
+    """Whether the user may move, edit and add notes to tickets on this board."""
+    worked = worked_board_ids(user)
+    return worked is None or board_id in worked
+
+
+def can_view(user, ticket: Ticket) -> bool:
+    """Whether the user may open this ticket: they work its board, or it is assigned to them."""
+    return can_work(user, ticket.board_id) or (ticket.assignee_id is not None and ticket.assignee_id == user.pk)
+
+
+def visible_q(user) -> Q:
+    """``can_view`` as a filter on tickets (see ``TicketQuerySet.visible_to``)."""
+    if is_manager(user):
+        return Q()
+    if not getattr(user, "is_authenticated", False):
+        return Q(pk__in=[])
+    # A subquery rather than a join through the technicians: OR-ed with the
+    # assignee, a join would repeat a ticket once per technician of its board.
+    return Q(board_id__in=Board.objects.for_user(user).values("pk")) | Q(assignee_id=user.pk)
+
+
+def workable_q(user) -> Q:
+    """``can_work`` as a filter on tickets (see ``TicketQuerySet.workable_by``)."""
+    if is_manager(user):
+        return Q()
+    if not getattr(user, "is_authenticated", False):
+        return Q(pk__in=[])
+    return Q(board_id__in=Board.objects.for_user(user).values("pk"))
+
+
+def assignable_users(board: Board, user):
+    """Who ``user`` may assign a ticket on ``board`` to: those who work the board, and themselves."""
+    from django.contrib.auth.models import User
+
+    return (
+        User.objects.filter(Q(technician__boards=board) | Q(pk=user.pk), is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
