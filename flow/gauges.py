@@ -198,6 +198,10 @@ def share_text(share: float | None) -> str:
     return "–" if share is None else f"{share * 100:.0f} %"
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -232,6 +236,7 @@ class Table:
     empty: str = "Nothing in this period."
     total: list | None = None  # an optional totals row, shown and downloaded
     count: int | None = None  # how many rows there are in all, when the page shows only the first few
+    text_columns: int = 1  # leading columns of words (left-aligned); the rest are figures
 
     @property
     def more(self) -> bool:
@@ -580,6 +585,7 @@ def matrix(reads: _Reads) -> Table:
     keys = ["total", *DIRECTIONS, *WHO]
     table = Table(
         name="matrix",
+        text_columns=2,
         title="Moves between boards",
         definition="Every move in the period that changed a ticket's board, from where to where, by direction "
         "and by who moved it: the scheduler (a time limit), a condition (a ticket fact), or a person.",
@@ -636,6 +642,7 @@ def criteria(reads: _Reads) -> Table:
     back = came_back(reads) if total else {}
     table = Table(
         name="criteria",
+        text_columns=3,
         title="Per criterion",
         definition="How many routing moves (board or tier changed) each criterion made in the period, its share "
         "of all of them, and how many of its tickets came straight back — their next move, within 24 hours, "
@@ -800,6 +807,7 @@ def wasted(reads: _Reads, found: list[Wasted] | None = None) -> Table:
     found = wasted_escalations(reads) if found is None else found
     table = Table(
         name="wasted",
+        text_columns=7,
         title="Wasted escalations",
         definition="Escalations by a time limit or by hand whose ticket came straight back down to the board it "
         "was escalated from (its next move between boards), counted when it came back in this period; with the "
@@ -828,7 +836,7 @@ def wasted(reads: _Reads, found: list[Wasted] | None = None) -> Table:
         table.csv.append([w.ticket_id, *values])
     table.count = reads.paths["wasted_count"]
     if found:
-        table.total = [f"{table.count} escalations", "", "", "", "", "", "", reads.paths["wasted_minutes"]]
+        table.total = [_plural(table.count, "escalation"), "", "", "", "", "", "", reads.paths["wasted_minutes"]]
     return table
 
 
@@ -870,7 +878,7 @@ def bounces(reads: _Reads, found: list[Bounce] | None = None) -> Table:
         table.csv.append([b.ticket_id, *values])
     table.count = reads.paths["bounce_count"]
     if found:
-        table.total = [f"{table.count} tickets", "", reads.paths["round_trips"], ""]
+        table.total = [_plural(table.count, "ticket"), "", reads.paths["round_trips"], ""]
     return table
 
 
@@ -902,6 +910,7 @@ def breaches(reads: _Reads) -> Table:
             left[position] += n
     table = Table(
         name="breaches",
+        text_columns=3,
         title="Breach rate per time limit",
         definition="For each time limit: of the tickets that left its board and tier in the period (moved on, "
         "or resolved there), the share that left because the limit was hit. Tickets still there at the end of "
@@ -1020,6 +1029,7 @@ def oldest_open(reads: _Reads) -> Table:
         tickets = tickets.filter(board_id=reads.board_id)
     table = Table(
         name="oldest",
+        text_columns=4,
         title="Oldest open tickets",
         definition=f"The {OLDEST_PER_BOARD} oldest open tickets on each board, as of now.",
         header=["Board", "Ticket", "Title", "Opened", "Age"],
@@ -1061,6 +1071,7 @@ def idle(reads: _Reads) -> Table:
     total = rows[0][5] if rows else 0
     table = Table(
         name="idle",
+        text_columns=4,
         title=f"No activity for {reads.query.stale_days} days",
         definition=f"Open tickets with no move and no note for {reads.query.stale_days} days or more, as of now "
         f"({total} in all; the longest idle first). Change N with the period filter's stale setting (?stale=N).",
