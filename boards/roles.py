@@ -28,8 +28,16 @@ TECHNICIAN_PERMISSIONS = [
 ]
 
 # Managers run the desk: everything on boards and criteria; moves stay read-only.
-MANAGER_APPS = ("boards", "routing")
-MANAGER_EXCLUDED = {"routing.add_move", "routing.change_move", "routing.delete_move"}
+MANAGER_APPS = ("boards", "routing", "intake")
+# Alerts are written by the intake endpoints alone; managers edit alert sources.
+MANAGER_EXCLUDED = {
+    "routing.add_move",
+    "routing.change_move",
+    "routing.delete_move",
+    "intake.add_alert",
+    "intake.change_alert",
+    "intake.delete_alert",
+}
 # People: managers add and edit accounts (deactivate rather than delete, so a
 # Move's actor is never lost) and may see the groups, but not redefine them.
 MANAGER_AUTH_PERMISSIONS = ["auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group"]

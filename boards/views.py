@@ -200,6 +200,10 @@ class Card:
     can_escalate: bool
     can_de_escalate: bool
     column_options: str
+    # A ticket opened by an alert: its source's name, and whether the alert
+    # resolved at the source while the ticket was being worked (intake.Alert).
+    alert_source: str = ""
+    alert_held: bool = False
 
 
 # The fields a card needs, read as plain rows rather than model instances
@@ -219,6 +223,9 @@ CARD_FIELDS = (
     "assignee__username",
     "assignee__first_name",
     "assignee__last_name",
+    # One LEFT JOIN through the ticket's unique alert link, not a query per card.
+    "alert__source__name",
+    "alert__resolved_while_worked",
 )
 
 
@@ -306,6 +313,8 @@ class _CardMaker:
             can_escalate=Direction.ESCALATE in directions,
             can_de_escalate=Direction.DE_ESCALATE in directions,
             column_options=self.options.get(row["column_id"], ""),
+            alert_source=row["alert__source__name"] or "",
+            alert_held=bool(row["alert__resolved_while_worked"]),
             url=self.urls["url"].format(pk),
             move_url=self.urls["move_url"].format(pk),
             escalate_url=self.urls["escalate_url"].format(pk),

@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "boards",
     "routing",
     "flow",
+    "intake",
 ]
 
 MIDDLEWARE = [

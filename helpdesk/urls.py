@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("flow/", include("flow.urls")),
+    path("intake/", include("intake.urls")),
     path("", include("boards.urls")),
 ]
 

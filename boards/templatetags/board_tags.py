@@ -121,7 +121,17 @@ _CARD = (
     "{title}"
     '<div class="card-meta"><span class="client">{client}</span>'
     '<span class="assignee{unassigned}">{assignee}</span></div>'
-    "{countdown}{actions}</article>"
+    "{alert}{countdown}{actions}</article>"
+)
+# A ticket opened by an alert names its source; "resolved at source" when the
+# alert ended while someone was working the ticket (it stays open for them).
+_CARD_ALERT = (
+    '<div class="card-alert"><span class="alert-source" title="Opened by an alert from {source}">⚡ {source}</span>'
+    "{held}</div>"
+)
+_CARD_ALERT_HELD = (
+    '<span class="alert-held" title="The alert resolved at its source; close the ticket when done">'
+    "✓ Resolved at source</span>"
 )
 # The no-JavaScript move: a select of this board's columns and a Move button.
 _CARD_ACTIONS = (
@@ -185,6 +195,9 @@ def render_card(card, csrf_token: str, *, oob: bool = False) -> str:
             client=escape(card.client or "No client"),
             unassigned="" if card.assignee else " none",
             assignee=escape(card.assignee or "Unassigned"),
+            alert=_CARD_ALERT.format(source=escape(card.alert_source), held=_CARD_ALERT_HELD if card.alert_held else "")
+            if card.alert_source
+            else "",
             countdown=conditional_escape(card.countdown),
             actions=actions,
         )

@@ -9,11 +9,12 @@ from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
 from boards.models import Client, Column, Note, Ticket
+from intake.models import Alert
 from routing.models import Move
 from tests.factories import PASSWORD, make_user
 
 # Models a manager may list but never add through admin (login lockouts: helpdesk/admin.py).
-NO_ADD = {Move, Group, AccessAttempt}
+NO_ADD = {Move, Group, AccessAttempt, Alert}
 
 
 def _url(model, view: str, *args) -> str:

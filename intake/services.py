@@ -1,0 +1,279 @@
+"""What an alert does to the desk: open a ticket, note a repeat, resolve, reopen.
+
+Every ticket is opened through ``routing.services.open_ticket`` and resolved
+or reopened through ``move_ticket``; notes go through ``boards.services.add_note``.
+
+A delivery is **one transaction**: every alert in it is applied, or (on any
+error) none is, and the sender retries the whole delivery. Because every step
+below is idempotent, a retry of a delivery that was already applied changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from boards.models import Client, Column, Note, Ticket
+from boards.services import add_note
+from routing.services import move_ticket, open_ticket, touch_boards
+
+from .models import Alert, AlertSource
+from .payloads import Incoming
+
+log = logging.getLogger(__name__)
+
+FIRING, RESOLVED = Alert.Status.FIRING, Alert.Status.RESOLVED
+
+
+@dataclass
+class Outcome:
+    """What one alert did: ``opened``, ``repeat``, ``noted``, ``reopened``, ``resolved``, ``held`` or ``ignored``."""
+
+    fingerprint: str
+    result: str
+    ticket: int | None = None
+    reason: str = ""
+
+    def as_json(self) -> dict:
+        data = {"fingerprint": self.fingerprint, "result": self.result, "ticket": self.ticket}
+        if self.reason:
+            data["reason"] = self.reason
+        return data
+
+
+class _Delivery:
+    """The alerts of one delivery, applied under the source's row lock."""
+
+    def __init__(self, source: AlertSource, now: datetime) -> None:
+        self.source = source
+        self.now = now
+        self.clients: dict[str, Client] = {}
+        self.links: dict[str, Alert] = {}
+        self._entry: Column | None = None
+
+    def load(self, fingerprints: list[str]) -> None:
+        """The current alert rows of these fingerprints, locked, in one query."""
+        rows = (
+            Alert.objects.current()
+            .filter(source=self.source, fingerprint__in=set(fingerprints))
+            .select_for_update(of=("self",))
+            .select_related("ticket")
+        )
+        self.links = {row.fingerprint: row for row in rows}
+
+    def apply(self, alert: Incoming) -> Outcome:
+        try:
+            return self._apply(alert)
+        except IntegrityError:
+            # Another delivery inserted this fingerprint's current row after we
+            # looked (the savepoint in _open undid our ticket). Read it and
+            # handle this alert as the repeat it now is.
+            log.info("alert %s of %s arrived twice at once; handled as a repeat", alert.fingerprint, self.source)
+            found = (
+                Alert.objects.current()
+                .filter(source=self.source, fingerprint=alert.fingerprint)
+                .select_for_update(of=("self",))
+                .select_related("ticket")
+                .first()
+            )
+            if found is None:
+                raise
+            self.links[alert.fingerprint] = found
+            return self._apply(alert)
+
+    def _apply(self, alert: Incoming) -> Outcome:
+        link = self.links.get(alert.fingerprint)
+        if alert.action == FIRING:
+            return self._open(alert) if link is None else self._fire_again(link, alert)
+        if link is None:
+            return Outcome(alert.fingerprint, "ignored", reason="no ticket for this alert")
+        if alert.action == "acknowledge":
+            return self._acknowledge(link, alert)
+        return self._resolve(link, alert)
+
+    # --- firing ------------------------------------------------------------------
+
+    def _entry_column(self) -> Column | None:
+        if self._entry is None:
+            self._entry = self.source.column or self.source.board.entry_column()
+        return self._entry
+
+    def _client(self, alert: Incoming) -> Client | None:
+        name = alert.labels.get(self.source.client_label, "").strip()[:120] if self.source.client_label else ""
+        if not name:
+            return None
+        if name not in self.clients:
+            self.clients[name] = Client.objects.get_or_create(name=name)[0]
+        return self.clients[name]
+
+    def _open(self, alert: Incoming) -> Outcome:
+        ticket = Ticket(
+            board=self.source.board,
+            column=self._entry_column(),
+            title=ticket_title(alert),
+            description=ticket_description(alert, self.source),
+            priority=self.source.priority_for(alert.severity),
+            client=self._client(alert),
+            source=Ticket.Source.MONITORING,
+        )
+        # A savepoint: should the insert of the alert row fail (the same new
+        # alert arriving at this moment in another delivery), the ticket goes too.
+        with transaction.atomic():
+            open_ticket(ticket, actor=None, now=self.now)
+            link = Alert.objects.create(
+                source=self.source,
+                fingerprint=alert.fingerprint,
+                ticket=ticket,
+                kind=alert.kind,
+                name=(alert.labels.get("alertname") or alert.summary)[:200],
+                labels=alert.labels,
+                starts_at=alert.starts_at,
+                fired_at=self.now,
+            )
+        self.links[alert.fingerprint] = link
+        return Outcome(alert.fingerprint, "opened", ticket.pk)
+
+    def _fire_again(self, link: Alert, alert: Incoming) -> Outcome:
+        source, now = self.source, self.now
+        if link.status == FIRING:
+            # A repeat (Alertmanager's repeat_interval, or a retried delivery).
+            every = timedelta(minutes=source.still_firing_minutes)
+            if source.still_firing_minutes and now - (link.noted_at or link.fired_at) >= every:
+                add_note(link.ticket, author=None, body=f"Still firing in {source.name}.", now=now)
+                link.noted_at = now
+                link.save(update_fields=["noted_at"])
+                return Outcome(alert.fingerprint, "noted", link.ticket_id)
+            return Outcome(alert.fingerprint, "repeat", link.ticket_id)
+        if alert.starts_at and link.ends_at and alert.starts_at < link.ends_at:
+            # A late retry of a delivery from before the resolution.
+            return Outcome(alert.fingerprint, "ignored", link.ticket_id, "older than the resolution")
+        ticket = link.ticket
+        ticket.refresh_from_db()
+        if ticket.is_open:
+            # Resolved at the source but kept open (it was being worked): it is simply firing again.
+            body = f"Firing again in {source.name}."
+            result = "firing"
+        elif now - link.resolved_at <= timedelta(minutes=source.flap_window_minutes):
+            entry = ticket.board.entry_column()
+            minutes = int((now - link.resolved_at).total_seconds() // 60)
+            move_ticket(
+                ticket.pk,
+                actor=None,
+                expected_version=None,
+                to_column=entry,
+                note=f"The alert fired again {minutes} min after resolving (flapping): reopened.",
+                now=now,
+            )
+            link.reopened += 1
+            body = f"Firing again in {source.name}, {minutes} min after it resolved: reopened."
+            result = "reopened"
+        else:
+            # Past the flapping window: a new incident, a new ticket.
+            link.current = False
+            link.save(update_fields=["current"])
+            del self.links[alert.fingerprint]
+            return self._open(alert)
+        add_note(ticket, author=None, body=body, now=now)
+        was_held = link.resolved_while_worked
+        link.status, link.fired_at, link.noted_at = FIRING, now, None
+        link.starts_at, link.ends_at, link.resolved_at = alert.starts_at or link.starts_at, None, None
+        link.resolved_while_worked = False
+        link.acknowledged_at = None
+        link.save()
+        if was_held:
+            touch_boards([ticket.board_id])  # the card drops its "resolved at source" marker
+        return Outcome(alert.fingerprint, result, ticket.pk)
+
+    # --- acknowledge and resolve ----------------------------------------------------
+
+    def _acknowledge(self, link: Alert, alert: Incoming) -> Outcome:
+        if link.status != FIRING or link.acknowledged_at is not None:
+            return Outcome(alert.fingerprint, "repeat", link.ticket_id)
+        add_note(link.ticket, author=None, body=f"Acknowledged in {self.source.name}.", now=self.now)
+        link.acknowledged_at = self.now
+        link.save(update_fields=["acknowledged_at"])
+        return Outcome(alert.fingerprint, "noted", link.ticket_id)
+
+    def _resolve(self, link: Alert, alert: Incoming) -> Outcome:
+        now = self.now
+        if link.status == RESOLVED:
+            return Outcome(alert.fingerprint, "repeat", link.ticket_id)
+        if alert.starts_at and link.starts_at and alert.starts_at < link.starts_at:
+            return Outcome(alert.fingerprint, "ignored", link.ticket_id, "resolves an earlier firing")
+        # Locked, so a technician picking the ticket up right now is seen, or waits.
+        ticket = Ticket.objects.select_for_update(of=("self",)).select_related("board", "column").get(pk=link.ticket_id)
+        link.status, link.resolved_at, link.ends_at = RESOLVED, now, alert.ends_at or now
+        ended = f" (ended {alert.ends_at:%Y-%m-%d %H:%M} UTC)" if alert.ends_at else ""
+        add_note(ticket, author=None, body=f"Resolved in {self.source.name}{ended}.", now=now)
+        result = "resolved"
+        if not ticket.is_open:
+            result = "noted"
+        elif was_worked(ticket) or ticket.board.first_column(Column.Category.DONE) is None:
+            link.resolved_while_worked = True
+            touch_boards([ticket.board_id])
+            result = "held"
+        else:
+            move_ticket(
+                ticket.pk,
+                actor=None,
+                expected_version=ticket.version,
+                to_column=ticket.board.first_column(Column.Category.DONE),
+                note="The alert resolved before anyone worked the ticket.",
+                now=now,
+            )
+        link.save()
+        return Outcome(alert.fingerprint, result, ticket.pk)
+
+
+def was_worked(ticket: Ticket) -> bool:
+    """Somebody has the ticket: assigned, a note by a person, or out of its board's `new` columns."""
+    return (
+        ticket.assignee_id is not None
+        or ticket.column.category != Column.Category.NEW
+        or Note.objects.filter(ticket=ticket, author__isnull=False).exists()
+    )
+
+
+def ticket_title(alert: Incoming) -> str:
+    if alert.summary.strip():
+        return alert.summary.strip()[:200]
+    name = alert.labels.get("alertname", "Alert")
+    rest = ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if k != "alertname")
+    return (f"{name}: {rest}" if rest else name)[:200]
+
+
+def ticket_description(alert: Incoming, source: AlertSource) -> str:
+    parts = []
+    if alert.description.strip():
+        parts.append(alert.description.strip())
+    if alert.labels:
+        parts.append("Labels:\n" + "\n".join(f"  {k}={v}" for k, v in sorted(alert.labels.items())))
+    if alert.link:
+        parts.append(f"Source: {alert.link}")
+    parts.append(f"Opened by the alert source “{source.name}”.")
+    return "\n\n".join(parts)
+
+
+def receive(source: AlertSource, alerts: list[Incoming], *, now: datetime | None = None) -> list[Outcome]:
+    """Apply one delivery's alerts, all in one transaction.
+
+    1. Lock the source's row: deliveries of one source are applied one at a
+       time, so two of them never wait on each other's rows (no deadlock) and
+       the second sees the first's tickets.
+    2. Read and lock the current alert rows of the delivery's fingerprints in
+       one query.
+    3. Apply each alert in order. Should the same new alert still slip in from
+       elsewhere, the database's one-current-row constraint refuses the second
+       row and that alert is handled as a repeat.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = AlertSource.objects.select_for_update().select_related("board", "column").get(pk=source.pk)
+        delivery = _Delivery(locked, now)
+        delivery.load([a.fingerprint for a in alerts])
+        return [delivery.apply(alert) for alert in alerts]
