@@ -63,7 +63,7 @@ from .period import FlowQuery
 DAY = 86400  # seconds
 STALE_LIST = 20  # idle tickets listed (the count covers all of them)
 OLDEST_PER_BOARD = 5
-TICKET_LIST = 50  # tickets listed under wasted escalations and bounces (the CSV has all)
+TICKET_LIST = 10  # tickets listed under wasted escalations and bounces (the CSV has all)
 
 # A routing move changes board or tier. Written exactly as the partial indexes
 # move_routing_time_idx / move_routing_ticket_idx spell it (routing/models.py),

@@ -23,6 +23,8 @@ from django.template import loader
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from api.problems import django_error_response, is_api_path
+
 TITLES = {
     400: "That request didn't make sense",
     403: "You can't do that here",
@@ -85,6 +87,9 @@ def _reason(exception: BaseException | None, status: int) -> str:
 def error_response(
     request: HttpRequest, status: int, message: str, *, with_request: bool = True, title: str | None = None
 ) -> HttpResponse:
+    if is_api_path(request.path):
+        # The REST API answers in problem details (RFC 9457), never an HTML page.
+        return django_error_response(request, status, message)
     context = {
         "status": status,
         "title": title or TITLES[status],

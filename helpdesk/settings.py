@@ -97,11 +97,14 @@ INSTALLED_APPS = [
     "template_partials",
     "axes",
     "csp",
+    "rest_framework",
+    "drf_spectacular",
     # The project package is an app for its admin (lockouts) and its templates.
     "helpdesk",
     "boards",
     "routing",
     "flow",
+    "api",
     "intake",
 ]
 
@@ -327,4 +330,31 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
     },
+}
+
+# --- The REST API (api/) --------------------------------------------------------
+# Tokens first: an anonymous call is then answered 401 with a Bearer challenge.
+# The session keeps working for the browser's own calls, CSRF-checked. JSON in
+# and out only: DRF's browsable API draws pages with inline script, which the
+# policy above forbids. Every error is an RFC 9457 problem (api/problems.py).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.TokenScope"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Switchback API",
+    "DESCRIPTION": "Boards, tickets, moves and notes, under the same permissions as the browser.",
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_PERMISSIONS": ["api.auth.TokenScope"],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
 }

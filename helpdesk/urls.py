@@ -13,6 +13,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("flow/", include("flow.urls")),
+    path("api/", include("api.urls")),
+    path("profile/", include("api.profile_urls")),
     path("intake/", include("intake.urls")),
     path("", include("boards.urls")),
 ]

@@ -1,0 +1,268 @@
+"""What the API reads and writes, field by field.
+
+Output serializers read rows the views fetched with their joins (no query per
+item); input serializers only parse and validate — every write goes through
+``routing.services`` / ``boards.services`` in the views. Every text field
+refuses NUL (DRF's CharField does) and every number has bounds, so bad input
+is a 400 before the database sees it.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from boards.forms import MAX_ID
+from boards.models import Board, Column, Note, Technician, Ticket
+from routing.models import Criterion, Move
+
+SLUG_RE = r"^[-a-zA-Z0-9_]+$"
+
+
+def _person(user) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.pk, "username": user.username, "name": user.get_full_name() or user.username}
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField()
+
+
+# --- Reading the desk -------------------------------------------------------
+
+
+class ColumnSerializer(serializers.ModelSerializer):
+    board = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Column
+        fields = ["id", "board", "name", "position", "category", "wip_limit"]
+
+
+class BoardColumnSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Column
+        fields = ["id", "name", "position", "category", "wip_limit"]
+
+
+class BoardSerializer(serializers.ModelSerializer):
+    columns = BoardColumnSerializer(many=True, read_only=True)
+    works = serializers.SerializerMethodField(help_text="Whether you work this board (may move and edit its tickets).")
+
+    class Meta:
+        model = Board
+        fields = ["id", "slug", "name", "purpose", "position", "colour", "works", "columns"]
+
+    def get_works(self, board: Board) -> bool:
+        return self.context["can_work"](board.pk)
+
+
+class CriterionSerializer(serializers.ModelSerializer):
+    from_board = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    to_board = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    by_hand = serializers.BooleanField(source="offered_by_hand", read_only=True)
+
+    class Meta:
+        model = Criterion
+        fields = [
+            "id",
+            "name",
+            "description",
+            "direction",
+            "trigger",
+            "from_board",
+            "from_tier",
+            "to_board",
+            "to_tier",
+            "to_column",
+            "time_limit_minutes",
+            "condition",
+            "active",
+            "by_hand",
+        ]
+
+
+class TechnicianSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(source="user_id")
+    username = serializers.CharField(source="user.username")
+    name = serializers.SerializerMethodField()
+    boards = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    skills = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+
+    class Meta:
+        model = Technician
+        fields = ["id", "username", "name", "tier", "boards", "skills"]
+
+    def get_name(self, technician: Technician) -> str:
+        return technician.user.get_full_name() or technician.user.username
+
+
+# --- Tickets ----------------------------------------------------------------
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    board = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    column_name = serializers.CharField(source="column.name", read_only=True)
+    client = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    assignee = serializers.SerializerMethodField()
+    is_open = serializers.BooleanField(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "number",
+            "url",
+            "title",
+            "priority",
+            "source",
+            "board",
+            "column",
+            "column_name",
+            "tier",
+            "version",
+            "assignee",
+            "client",
+            "requester_name",
+            "requester_email",
+            "needs_onsite",
+            "is_open",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "deadline_at",
+        ]
+
+    @extend_schema_field(PersonSerializer(allow_null=True))
+    def get_assignee(self, ticket: Ticket) -> dict | None:
+        return _person(ticket.assignee)
+
+    def get_url(self, ticket: Ticket) -> str:
+        return reverse("api:ticket", args=[ticket.pk])
+
+
+class MoveSerializer(serializers.ModelSerializer):
+    from_board = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    to_board = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    from_column_name = serializers.CharField(source="from_column.name", read_only=True, allow_null=True)
+    to_column_name = serializers.CharField(source="to_column.name", read_only=True)
+    criterion_name = serializers.CharField(source="criterion.name", read_only=True, allow_null=True)
+    actor = serializers.SerializerMethodField(help_text="Who moved it; null for the scheduler.")
+
+    class Meta:
+        model = Move
+        fields = [
+            "id",
+            "created_at",
+            "direction",
+            "criterion",
+            "criterion_name",
+            "from_board",
+            "from_column",
+            "from_column_name",
+            "from_tier",
+            "to_board",
+            "to_column",
+            "to_column_name",
+            "to_tier",
+            "actor",
+            "note",
+        ]
+
+    @extend_schema_field(PersonSerializer(allow_null=True))
+    def get_actor(self, move: Move) -> dict | None:
+        return _person(move.actor)
+
+
+class TicketDetailSerializer(TicketSerializer):
+    required_skills = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    moves = MoveSerializer(many=True, read_only=True, help_text="The ticket's move timeline, oldest first.")
+
+    class Meta(TicketSerializer.Meta):
+        fields = [*TicketSerializer.Meta.fields, "description", "required_skills", "moves"]
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Note
+        fields = ["id", "author", "body", "internal", "minutes_worked", "created_at"]
+
+    @extend_schema_field(PersonSerializer(allow_null=True))
+    def get_author(self, note: Note) -> dict | None:
+        return _person(note.author)
+
+
+# --- Input ------------------------------------------------------------------
+
+
+class TicketFilterSerializer(serializers.Serializer):
+    board = serializers.RegexField(SLUG_RE, max_length=60, required=False, help_text="A board's slug.")
+    column = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    assignee = serializers.CharField(
+        max_length=150, required=False, help_text="A username, `me`, or `none` for unassigned tickets."
+    )
+    priority = serializers.IntegerField(min_value=1, max_value=4, required=False)
+    state = serializers.ChoiceField(choices=["open", "resolved", "all"], default="all", required=False)
+    updated_since = serializers.DateTimeField(required=False, help_text="ISO 8601, e.g. 2026-11-29T09:00:00Z.")
+    cursor = serializers.CharField(required=False, help_text="From a page's `next` or `previous` link.")
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    board = serializers.RegexField(SLUG_RE, max_length=60, help_text="The slug of a board you work.")
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="")
+    priority = serializers.ChoiceField(choices=Ticket.Priority.choices, default=Ticket.Priority.P3)
+    client = serializers.CharField(max_length=120, required=False, allow_null=True, help_text="A client's name.")
+    requester_name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    requester_email = serializers.EmailField(required=False, allow_blank=True, default="")
+
+
+class TicketUpdateSerializer(serializers.Serializer):
+    assignee = serializers.CharField(
+        max_length=150,
+        required=False,
+        allow_null=True,
+        help_text="A username of someone who works the ticket's board (or yourself); null to unassign.",
+    )
+    tier = serializers.IntegerField(min_value=1, max_value=32767, required=False, help_text="A tier change is a move.")
+    needs_onsite = serializers.BooleanField(required=False)
+    required_skills = serializers.ListField(
+        child=serializers.CharField(max_length=60), max_length=100, required=False, help_text="Skill names."
+    )
+
+    def validate(self, data: dict) -> dict:
+        if not data:
+            raise serializers.ValidationError("Send at least one of assignee, tier, needs_onsite, required_skills.")
+        return data
+
+
+class MoveCreateSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="The ticket's version as you saw it; a stale one is a 409."
+    )
+    criterion = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="A criterion you may invoke by hand."
+    )
+    column = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="A column on the ticket's own board."
+    )
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+    def validate(self, data: dict) -> dict:
+        if ("criterion" in data) == ("column" in data):
+            raise serializers.ValidationError("Send either a criterion or a column, not both and not neither.")
+        return data
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=20000)
+    internal = serializers.BooleanField(default=True, help_text="Internal notes are never shown to the customer.")
+    minutes_worked = serializers.IntegerField(min_value=0, max_value=24 * 60, default=0)
