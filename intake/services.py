@@ -273,7 +273,7 @@ def receive(source: AlertSource, alerts: list[Incoming], *, now: datetime | None
     """
     now = now or timezone.now()
     with transaction.atomic():
-        locked = AlertSource.objects.select_for_update().select_related("board", "column").get(pk=source.pk)
+        locked = AlertSource.objects.select_for_update(of=("self",)).select_related("board", "column").get(pk=source.pk)
         delivery = _Delivery(locked, now)
         delivery.load([a.fingerprint for a in alerts])
         return [delivery.apply(alert) for alert in alerts]

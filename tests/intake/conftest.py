@@ -43,7 +43,7 @@ def am_alert(
 
 
 def am_payload(*alerts: dict) -> dict:
-    firing = any(a["status"] == "firing" for a in alerts)
+    firing = any(isinstance(a, dict) and a.get("status") == "firing" for a in alerts)
     return {
         "version": "4",
         "groupKey": '{}:{alertname="DiskFull"}',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from django.urls import reverse
 from boards.models import Client, Column, Note, Ticket
 from boards.services import add_note
 from intake.models import Alert
+from intake.views import MAX_BODY
 from routing.models import Move
 from routing.services import move_ticket
 from tests.intake.conftest import NOW, am_alert, am_payload, post_alerts
@@ -289,3 +291,15 @@ def test_an_inactive_source_is_not_found(client, source):
 
     assert post_alerts(client, source, am_payload(am_alert())).status_code == 404
     assert counts() == (0, 0, 0, 0)
+
+
+def test_a_payload_just_under_1_mb_is_read(client, source):
+    """The limit is on the body, not the alerts: 150 alerts with long descriptions still fit."""
+    alerts = [am_alert(f"fp{i}", annotations={"description": "d" * 6000}) for i in range(150)]
+    body = json.dumps(am_payload(*alerts))
+    assert len(body) < MAX_BODY
+
+    response = post_alerts(client, source, body)
+
+    assert response.status_code == 200
+    assert Ticket.objects.count() == 150
