@@ -22,11 +22,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
 from django.db.models import Prefetch
 from django.urls import reverse
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import status
 from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -52,9 +54,18 @@ class ApiView(APIView):
 
 
 class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema: JSON by default, YAML with ?format=yaml."""
+
+    renderer_classes = [OpenApiJsonRenderer, OpenApiYamlRenderer]
+
     @classmethod
     def as_view(cls, **initkwargs):
         return login_not_required(super().as_view(**initkwargs))
+
+    def handle_exception(self, exc):
+        # A problem is JSON whatever format the schema was asked in.
+        self.request.accepted_renderer = JSONRenderer()
+        return super().handle_exception(exc)
 
 
 class TicketCursor(CursorPagination):
@@ -72,7 +83,7 @@ class TicketCursor(CursorPagination):
         if raw is None:
             return None
         try:
-            query = parse_qs(b64decode(raw.encode("ascii")).decode("ascii"), keep_blank_values=True)
+            query = parse_qs(b64decode(raw.encode("ascii"), validate=True).decode("ascii"), keep_blank_values=True)
         except (ValueError, UnicodeError):
             query = None
         position = (query or {}).get("p", [None])[0]

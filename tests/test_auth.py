@@ -53,13 +53,34 @@ def test_the_app_has_private_pages():
     assert {"home", "board", "ticket"} <= names
 
 
+# The REST API's endpoints are for programs: a stranger gets a 401 problem, not
+# the login page. The API's docs page is for people and logs in like any page.
+API_NAMESPACE = "api:"
+API_PAGES = {"api:docs"}
+
+
+def _is_api_endpoint(name: str) -> bool:
+    return name.startswith(API_NAMESPACE) and name not in API_PAGES
+
+
 @pytest.mark.parametrize(("name", "pattern"), PRIVATE, ids=[name for name, _ in PRIVATE])
 def test_anonymous_visitor_is_sent_to_login(client, desk, name, pattern):
     url = reverse(name, kwargs=_kwargs(pattern))
     for method in (client.get, client.post):
         response = method(url)
+        if _is_api_endpoint(name):
+            assert response.status_code == 401, (name, method.__name__)
+            assert response["Content-Type"] == "application/problem+json", name
+            assert response.json()["code"] == "not_authenticated", name
+            assert response["WWW-Authenticate"].startswith("Bearer"), name
+            continue
         assert response.status_code == 302, (name, method.__name__)
         assert response.url.startswith(reverse("login") + "?next="), (name, response.url)
+
+
+def test_the_api_is_walked_too():
+    names = {name for name, _ in PRIVATE}
+    assert {"api:tickets", "api:ticket", "api:ticket_moves", "api:schema", "api:docs", "profile"} <= names
 
 
 def test_anonymous_admin_is_sent_to_a_login(client, db):

@@ -234,6 +234,9 @@ def _check(client: Client, name: str, call: Call, levels: list[int], *, who: str
     before = _counts()
     response = _send(client, name, call)
     said_saved = response.status_code < 400 and message_levels.SUCCESS in levels
+    if response.get("Content-Type", "").startswith("application/json"):
+        # The REST API says "saved" with its status: 201 Created, or 200 for a change.
+        said_saved = 200 <= response.status_code < 300
     where = f"{who}: {name} {call.describe()}"
     assert response.status_code < 500, f"{response.status_code} for {where}"
     if _counts() != before:

@@ -65,3 +65,11 @@ def sam_api(tier2):
 @pytest.fixture
 def morgan_api(manager):
     return Api(make_token(manager))
+
+
+@pytest.fixture
+def both_users(desk):
+    """Alex, tier 2, works Triage and Support."""
+    from tests.factories import make_user
+
+    return make_user("alex", tier=2, boards=[desk.triage, desk.support], first_name="Alex", last_name="Both")

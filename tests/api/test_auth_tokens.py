@@ -158,7 +158,7 @@ def test_a_manager_makes_a_service_token_in_admin_shown_once(client, desk, manag
     assert response.status_code == 200, response.content[:300]
     token = ApiToken.objects.get()
     assert (token.user, token.kind, token.created_by) == (bot, "service", manager)
-    text = response.text.split("<code style=\"font-size:1.1em\">")[1].split("</code>")[0]
+    text = response.text.split('<code style="font-size:1.1em">')[1].split("</code>")[0]
     assert Api(text).post(reverse("api:tickets"), {"board": "noc", "title": "Disk full"}).status_code == 201
     assert text not in client.get(reverse("admin:api_apitoken_changelist")).text
 
