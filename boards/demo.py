@@ -33,6 +33,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from intake.demo import ensure_demo_source
 from routing import services
 from routing.models import Criterion
 
@@ -1660,6 +1661,8 @@ def _load(
             name: Client.objects.get_or_create(name=name, defaults={"contact_email": email, "phone": phone})[0]
             for name, email, phone in CLIENTS
         }
+        # The alert source whose sample curl load_demo prints (intake/demo.py).
+        ensure_demo_source(boards["noc"])
     player = _Player(boards, criteria, clients, users, skills)
 
     history = history_specs(now, history_days)

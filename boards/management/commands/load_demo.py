@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from boards.demo import DEFAULT_HISTORY_DAYS, DEMO_URL, history_loaded, history_specs, load_demo
+from intake.demo import curl_command
 
 
 class Command(BaseCommand):
@@ -88,5 +89,15 @@ class Command(BaseCommand):
             self.stdout.write("  * an account that already existed keeps its current password.")
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"  Open {DEMO_URL} and log in with one of the accounts above."))
+        curl = None if dry_run else curl_command(DEMO_URL)
+        if curl:
+            self.stdout.write("")
+            self.stdout.write("  Fire a sample monitoring alert and watch a ticket appear on the NOC board:")
+            self.stdout.write("")
+            self.stdout.write("    " + curl.replace("\n", "\n    "))
+            self.stdout.write("")
+            self.stdout.write(
+                '  Send it again: nothing new (one ticket per alert). With "resolved" for "firing", it resolves.'
+            )
         if dry_run:
             self.stdout.write("  (dry run: nothing was saved)")
