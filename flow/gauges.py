@@ -56,7 +56,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from boards.models import Board, Column, Note, Technician, Ticket
-from routing.models import Criterion, Direction, Move
+from routing.models import ROUTING_MOVE, Criterion, Direction, Move
 
 from .period import FlowQuery
 
@@ -68,12 +68,7 @@ TICKET_LIST = 10  # tickets listed under wasted escalations and bounces (the CSV
 # A routing move changes board or tier. Written exactly as the partial indexes
 # move_routing_time_idx / move_routing_ticket_idx spell it (routing/models.py),
 # so PostgreSQL can prove a query's WHERE implies the index predicate.
-ROUTING = (
-    Q(from_board__lt=F("to_board"))
-    | Q(from_board__gt=F("to_board"))
-    | Q(from_tier__lt=F("to_tier"))
-    | Q(from_tier__gt=F("to_tier"))
-)
+ROUTING = ROUTING_MOVE
 
 
 def _routing_sql(alias: str) -> str:
@@ -139,7 +134,7 @@ def _duration_seconds(expr: str) -> str:
 
 
 @contextmanager
-def _read_only_fast():
+def read_only_fast():
     """One transaction for all of a page's reads, with PostgreSQL's JIT off inside it.
 
     The gauges' queries are short, but their cost estimates (row counts the
@@ -1226,7 +1221,7 @@ def _summary(reads: _Reads, found_wasted: list[Wasted], found_bounces: list[Boun
 
 def compute(query: FlowQuery, now: datetime) -> Gauges:
     """Every gauge for the Flow page, in a fixed number of queries."""
-    with _read_only_fast():
+    with read_only_fast():
         return _compute(_Reads(query, now))
 
 
@@ -1262,7 +1257,7 @@ def _overdue_now(reads: _Reads) -> int:
 def csv_rows(name: str, query: FlowQuery, now: datetime) -> tuple[list[str], list[list]]:
     """One gauge's table for download: (header, rows), raw numbers (minutes, shares 0..1). KeyError if unknown."""
     builder = BUILDERS[name]
-    with _read_only_fast():
+    with read_only_fast():
         table = builder(_Reads(query, now, detail_limit=None))
     header = getattr(table, "header_csv", table.header)
     rows = list(table.csv)
@@ -1276,7 +1271,7 @@ def headline(now: datetime) -> dict:
     The same definitions as the Flow page's gauges."""
     query = FlowQuery(start=now - timedelta(days=7), end=now, range_key="7d")
     reads = _Reads(query, now, detail_limit=1)  # one row per list carries its totals
-    with _read_only_fast():
+    with read_only_fast():
         summary = _summary(reads, wasted_escalations(reads), bounces_found(reads))
         summary["overdue_now"] = _overdue_now(reads)
     return summary

@@ -26,12 +26,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from boards.models import Board, Column, Technician, Ticket
-from routing.models import Criterion, Direction, Move
+from routing.models import OPENING_MOVE, ROUTING_MOVE, Criterion, Direction, Move
 
 from .period import FlowQuery
 
@@ -202,29 +202,26 @@ class FlowMap:
 def _move_counts(query: FlowQuery) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
     """(moves per criterion, tickets opened per board, tickets resolved per board) in the period.
 
-    One grouped query over the period's moves. A ticket opened is its first
-    Move (no from_board); resolved is a move into a ``done`` column.
+    Three grouped reads, each served by a partial index whatever the size of
+    the log: criteria move tickets between boards or tiers (ROUTING_MOVE,
+    move_routing_time_idx); a ticket opened is its first Move (OPENING_MOVE,
+    move_opening_time_idx); resolved means closed in the period and still
+    closed, on the board it was closed on (ticket_resolved_idx).
     """
-    done_columns = set(Column.objects.filter(category=Column.Category.DONE).values_list("pk", flat=True))
     moves = Move.objects.filter(created_at__gte=query.start, created_at__lt=query.end)
+    resolved = Ticket.objects.filter(resolved_at__gte=query.start, resolved_at__lt=query.end)
     if query.board is not None:
         moves = moves.filter(Q(from_board=query.board) | Q(to_board=query.board))
-    by_criterion: dict[int, int] = defaultdict(int)
-    opened: dict[int, int] = defaultdict(int)
-    resolved: dict[int, int] = defaultdict(int)
-    rows = (
-        moves.values_list("criterion_id", "from_board_id", "to_board_id", "to_column_id")
-        .annotate(n=Count("pk"))
-        .order_by()
+        resolved = resolved.filter(board=query.board)
+
+    def grouped(rows) -> dict[int, int]:
+        return dict(rows.annotate(n=Count("pk")).order_by())
+
+    return (
+        grouped(moves.filter(ROUTING_MOVE, criterion__isnull=False).values_list("criterion_id")),
+        grouped(moves.filter(OPENING_MOVE).values_list("to_board_id")),
+        grouped(resolved.values_list("board_id")),
     )
-    for criterion_id, from_board_id, to_board_id, to_column_id, n in rows:
-        if criterion_id is not None:
-            by_criterion[criterion_id] += n
-        if from_board_id is None:
-            opened[to_board_id] += n
-        if to_column_id in done_columns:
-            resolved[to_board_id] += n
-    return by_criterion, opened, resolved
 
 
 def _open_counts(now: datetime) -> dict[int, dict[int, tuple[int, int]]]:
@@ -252,7 +249,7 @@ def _staffed_tiers() -> dict[int, set[int]]:
 
 
 def build(query: FlowQuery, now: datetime) -> FlowMap:
-    """The map for this period and board filter: five queries, whatever the size of the log."""
+    """The map for this period and board filter: seven queries, whatever the size of the log."""
     boards = list(Board.objects.all())
     by_criterion, opened, resolved = _move_counts(query)
     # Every active criterion is an arrow; a switched-off one only while it still moved tickets in the period.
@@ -498,8 +495,16 @@ def arrow_moves(kind: str, pk: int, query: FlowQuery) -> ArrowMoves | None:
             moves = moves.filter(to_board=board, from_board__isnull=True)
             title, description = f"Opened on {board.name}", "Tickets that arrived on this board as new tickets"
         else:
-            moves = moves.filter(to_board=board, to_column__category=Column.Category.DONE)
-            title, description = f"Resolved on {board.name}", "Tickets closed on this board"
+            # The move that closed each ticket resolved here in the period and
+            # still closed: the ones the map's stub counts.
+            moves = moves.filter(
+                to_column__category=Column.Category.DONE,
+                ticket__board=board,
+                ticket__resolved_at__gte=query.start,
+                ticket__resolved_at__lt=query.end,
+                created_at=F("ticket__resolved_at"),
+            )
+            title, description = f"Resolved on {board.name}", "Tickets closed on this board, and still closed"
     else:
         return None
     total = moves.count()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from boards.models import Board, Column, Ticket
@@ -151,6 +151,19 @@ class Criterion(models.Model):
         return (to_board.pk, to_tier) != (board.pk, tier)
 
 
+# A move that changed the ticket's board or tier, not only its column. Spelt
+# with < and > rather than != so PostgreSQL matches the Flow page's queries to
+# the partial indexes on Move that carry this very condition.
+ROUTING_MOVE = (
+    Q(from_board__lt=F("to_board"))
+    | Q(from_board__gt=F("to_board"))
+    | Q(from_tier__lt=F("to_tier"))
+    | Q(from_tier__gt=F("to_tier"))
+)
+# A ticket's first move: it was opened on a board.
+OPENING_MOVE = Q(from_board__isnull=True)
+
+
 class MoveQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise TypeError("Moves are append-only; they are never updated.")
@@ -186,11 +199,11 @@ class Move(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
-        # Partial indexes for the Flow page's gauges keep only *routing* moves
-        # (board or tier changed): a fraction of the log, which is mostly column
-        # moves. The condition is spelt exactly as flow.gauges.ROUTING and its raw
-        # SQL, so PostgreSQL can match the queries to them; INCLUDE lets it answer
-        # from the index alone (PostgreSQL only; SQLite ignores INCLUDE).
+        # Partial indexes for the Flow page keep only *routing* moves (board or
+        # tier changed, ROUTING_MOVE) or openings (OPENING_MOVE): a fraction of
+        # the log, which is mostly column moves. flow.gauges' raw SQL spells the
+        # same condition; INCLUDE lets PostgreSQL answer from the index alone
+        # (SQLite ignores INCLUDE).
         indexes = [
             # A ticket's history in order (the drawer's timeline, check_version's
             # last move). Covering, for flow.gauges' time on each board and
@@ -207,12 +220,7 @@ class Move(models.Model):
             models.Index(
                 fields=["created_at"],
                 name="move_routing_time_idx",
-                condition=(
-                    Q(from_board__lt=models.F("to_board"))
-                    | Q(from_board__gt=models.F("to_board"))
-                    | Q(from_tier__lt=models.F("to_tier"))
-                    | Q(from_tier__gt=models.F("to_tier"))
-                ),
+                condition=ROUTING_MOVE,
                 include=["from_board", "to_board", "from_tier", "to_tier", "direction", "criterion", "actor", "ticket"],
             ),
             # flow.gauges: each ticket's path between boards and tiers in order
@@ -221,13 +229,12 @@ class Move(models.Model):
             models.Index(
                 fields=["ticket", "created_at"],
                 name="move_routing_ticket_idx",
-                condition=(
-                    Q(from_board__lt=models.F("to_board"))
-                    | Q(from_board__gt=models.F("to_board"))
-                    | Q(from_tier__lt=models.F("to_tier"))
-                    | Q(from_tier__gt=models.F("to_tier"))
-                ),
+                condition=ROUTING_MOVE,
                 include=["from_board", "to_board", "from_tier", "to_tier", "direction", "criterion"],
+            ),
+            # flow.graph: tickets opened per board in the period (the map's intake stubs).
+            models.Index(
+                fields=["created_at"], name="move_opening_time_idx", condition=OPENING_MOVE, include=["to_board"]
             ),
         ]
 
