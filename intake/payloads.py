@@ -144,6 +144,9 @@ def parse_event(data, new_key: str) -> Incoming:
         value = _text(payload.get(name), f"payload.{name}", limit=255)
         if value:
             labels[name] = value
+    # Checked, not used: a sender's clock says nothing about the order of our
+    # deliveries (only Alertmanager's startsAt/endsAt tell a late retry).
+    _time(payload.get("timestamp"), "payload.timestamp")
     details = payload.get("custom_details")
     if details is not None and not isinstance(details, dict):
         raise PayloadError("payload.custom_details must be an object.")
@@ -167,7 +170,6 @@ def parse_event(data, new_key: str) -> Incoming:
         description="\n".join(lines),
         severity=severity,
         link=link,
-        starts_at=_time(payload.get("timestamp"), "payload.timestamp"),
     )
 
 

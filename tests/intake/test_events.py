@@ -141,3 +141,23 @@ def test_a_malformed_event_is_400_saying_what_is_wrong(client, source, change, s
     assert response.status_code == 400
     assert says in response.json()["error"]
     assert not Ticket.objects.exists()
+
+
+def test_a_new_trigger_with_an_old_timestamp_still_reopens_a_flapping_ticket(client, source, frozen):
+    """Only Alertmanager's startsAt marks a late retry; a sender's own clock may lag ours."""
+    post_event(client, source, trigger())
+    post_event(client, source, action("resolve"))
+    frozen.shift(timedelta(minutes=5))
+    event = trigger()
+    event["payload"] = {**event["payload"], "timestamp": "2026-03-02T02:00:00Z"}
+
+    assert post_event(client, source, event).json()["result"] == "reopened"
+
+
+def test_a_timestamp_that_is_not_a_time_is_400(client, source):
+    event = trigger()
+    event["payload"] = {**event["payload"], "timestamp": "noon"}
+
+    response = post_event(client, source, event)
+
+    assert response.status_code == 400 and "payload.timestamp" in response.json()["error"]
