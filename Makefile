@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/board.py
 	$(BIN)/python bench/flow.py
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache test-artifacts

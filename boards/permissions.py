@@ -53,9 +53,12 @@ def visible_q(user) -> Q:
         return Q()
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
-    # A subquery rather than a join through the technicians: OR-ed with the
-    # assignee, a join would repeat a ticket once per technician of its board.
-    return Q(board_id__in=Board.objects.for_user(user).values("pk")) | Q(assignee_id=user.pk)
+    # The board ids as literals (read once, see worked_board_ids) rather than a
+    # join or subquery: a join OR-ed with the assignee would repeat a ticket
+    # once per technician of its board, and PostgreSQL can't estimate a
+    # subquery's rows, which led it to sort every open ticket of a board
+    # before taking a page of 25 (bench/api.py).
+    return Q(board_id__in=sorted(worked_board_ids(user))) | Q(assignee_id=user.pk)
 
 
 def workable_q(user) -> Q:
@@ -64,7 +67,7 @@ def workable_q(user) -> Q:
         return Q()
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
-    return Q(board_id__in=Board.objects.for_user(user).values("pk"))
+    return Q(board_id__in=sorted(worked_board_ids(user)))
 
 
 def assignable_users(board: Board, user):

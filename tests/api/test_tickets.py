@@ -267,3 +267,19 @@ def test_a_fact_that_fires_a_condition_moves_the_ticket(desk, tier1, ticket_fact
     ticket.refresh_from_db()
     assert ticket.board == desk.support  # Needs onsite visit fired, through the one door
     assert response.status_code == 204  # and Tess no longer sees it
+
+
+def test_a_list_item_is_the_ticket_as_the_serializer_draws_it(desk, tier1, manager, ticket_factory, morgan_api):
+    from api.serializers import TicketSerializer
+    from boards.models import Client
+
+    acme = Client.objects.create(name="Acme <Ltd>")
+    tickets = [
+        ticket_factory(title="Plain"),
+        ticket_factory(title="Assigned, with a client", assignee=tier1, client=acme, priority=1),
+        ticket_factory(title="Done", column="Resolved", assignee=manager),
+    ]
+    listed = {t["id"]: t for t in morgan_api.get(TICKETS).json()["results"]}
+    for ticket in tickets:
+        fresh = Ticket.objects.select_related("board", "column", "client", "assignee").get(pk=ticket.pk)
+        assert listed[ticket.pk] == TicketSerializer(fresh).data
