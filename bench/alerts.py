@@ -36,7 +36,7 @@ import django
 
 django.setup()
 
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test import RequestFactory  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -46,6 +46,7 @@ from boards.seed import seed_structure  # noqa: E402
 from helpdesk.celery import app  # noqa: E402
 from intake import views  # noqa: E402
 from intake.models import Alert, AlertSource  # noqa: E402
+from routing.services import open_ticket  # noqa: E402
 
 DATABASE = "sb_alertbench"
 TOKEN = "bench-token-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -113,6 +114,7 @@ def post(source: AlertSource, body: bytes) -> tuple[float, int, dict]:
     request = RequestFactory().post(
         source.alertmanager_path(), body, content_type="application/json", headers={"Authorization": f"Bearer {TOKEN}"}
     )
+    connection.queries_log.clear()  # the log keeps 9,000 queries; a full one would undercount
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         response = views.alertmanager(request, key=source.key)
@@ -161,6 +163,18 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         print(f"{'delivery of ' + str(args.alerts):<28} {'time':>8} {'queries':>8}  (on {args.tickets} tickets)")
         for label, (wall, queries) in results.items():
             print(f"{label:<28} {wall * 1000:>6.0f}ms {queries:>8}")
+        # The reference: the same number of tickets opened straight through the
+        # one door, without intake (rolled back). Intake's own share is the rest.
+        with transaction.atomic():
+            column = boards["noc"].entry_column()
+            connection.queries_log.clear()
+            with CaptureQueriesContext(connection) as door_queries:
+                started = time.perf_counter()
+                for n in range(args.alerts):
+                    open_ticket(Ticket(board=boards["noc"], column=column, title=f"Door {n}"), actor=None)
+                door = time.perf_counter() - started
+            transaction.set_rollback(True)
+        print(f"{'(open_ticket alone, ' + str(args.alerts) + ')':<28} {door * 1000:>6.0f}ms {len(door_queries):>8}")
         wall, queries = results["new alerts"]
         verdict = "under" if wall < 2 else "OVER"
         print(f"One delivery of {args.alerts} new alerts: {wall:.2f} s ({verdict} the 2 s target), {queries} queries.")

@@ -55,6 +55,7 @@ class _Delivery:
         self.clients: dict[str, Client] = {}
         self.links: dict[str, Alert] = {}
         self._entry: Column | None = None
+        self._done: dict[int, Column | None] = {}
 
     def load(self, fingerprints: list[str]) -> None:
         """The current alert rows of these fingerprints, locked, in one query."""
@@ -199,6 +200,11 @@ class _Delivery:
         link.save(update_fields=["acknowledged_at"])
         return Outcome(alert.fingerprint, "noted", link.ticket_id)
 
+    def _done_column(self, ticket: Ticket) -> Column | None:
+        if ticket.board_id not in self._done:
+            self._done[ticket.board_id] = ticket.board.first_column(Column.Category.DONE)
+        return self._done[ticket.board_id]
+
     def _resolve(self, link: Alert, alert: Incoming) -> Outcome:
         now = self.now
         if link.status == RESOLVED:
@@ -213,7 +219,7 @@ class _Delivery:
         result = "resolved"
         if not ticket.is_open:
             result = "noted"
-        elif was_worked(ticket) or ticket.board.first_column(Column.Category.DONE) is None:
+        elif was_worked(ticket) or self._done_column(ticket) is None:
             link.resolved_while_worked = True
             touch_boards([ticket.board_id])
             result = "held"
@@ -222,7 +228,7 @@ class _Delivery:
                 ticket.pk,
                 actor=None,
                 expected_version=ticket.version,
-                to_column=ticket.board.first_column(Column.Category.DONE),
+                to_column=self._done_column(ticket),
                 note="The alert resolved before anyone worked the ticket.",
                 now=now,
             )
