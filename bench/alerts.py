@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
     app.conf.update(broker_url="memory://localhost/", task_always_eager=False)
     if connection.vendor != "postgresql":
-        raise SystemExit("bench/alerts.py measures PostgreSQL: set DATABASE_URL=postgres://…")
+        print("bench/alerts.py skipped: it measures PostgreSQL; set DATABASE_URL=postgres://…")
+        return {}
 
     settings_dict = connection.settings_dict
     test_settings = settings_dict.setdefault("TEST", {})
