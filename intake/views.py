@@ -16,6 +16,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from routing.services import MoveError
+
 from . import services
 from .models import AlertSource
 from .payloads import PayloadError, parse_alertmanager, parse_event, routing_key_of
@@ -77,6 +79,10 @@ def _handle(request: HttpRequest, run) -> JsonResponse:
         return _error(refused.status, str(refused), **refused.headers)
     except PayloadError as exc:
         return _error(400, str(exc))
+    except MoveError as exc:
+        # The source's board can't take the ticket (no columns): a manager's
+        # fix, not the sender's; nothing of the delivery was kept.
+        return _error(422, str(exc))
     except OperationalError as exc:
         if not _busy(exc):
             raise

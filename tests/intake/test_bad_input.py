@@ -94,3 +94,16 @@ def test_a_payload_over_1_mb_is_413(client, source):
 @pytest.mark.parametrize("method", ["get", "put", "delete"])
 def test_only_post_is_answered(client, source, method):
     assert getattr(client, method)(source.alertmanager_path()).status_code == 405
+
+
+def test_a_source_whose_board_has_no_columns_is_422_naming_the_board(client, source):
+    from boards.models import Board
+
+    empty = Board.objects.create(name="Empty", slug="empty")
+    source.board = empty
+    source.save()
+
+    response = post_alerts(client, source, am_payload(am_alert()))
+
+    assert response.status_code == 422
+    assert response.json()["error"] == "The Empty board has no columns yet."
