@@ -44,6 +44,7 @@ def flow_page(request: HttpRequest) -> HttpResponse:
             "findings": lint.check_map(),
             "gauges": gauges.compute(query, now),
             "can_what_if": is_manager(request.user),
+            "show_stale": True,
             **_filter_context(),
         }
     return render(request, "flow/page.html", context)

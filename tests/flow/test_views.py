@@ -45,6 +45,7 @@ def test_the_choice_of_period_and_board_lives_in_the_url(client, manager, desk):
     body = client.get(reverse("flow:page"), {"range": "30d", "board": "noc"}).content.decode()
     assert '<option value="30d" selected>' in body
     assert '<option value="noc" selected>' in body
+    assert 'name="stale"' in body  # the idle-tickets gauge's N
     # The download and every arrow keep the same choice.
     assert f"{reverse('flow:map_svg')}?range=30d&amp;board=noc" in body
 
