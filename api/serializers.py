@@ -29,7 +29,7 @@ def _ticket_url_pattern() -> str:
     return reverse("api:ticket", args=[sentinel]).replace(str(sentinel), "{}")
 
 
-def _person(user) -> dict | None:
+def person(user) -> dict | None:
     if user is None:
         return None
     return {"id": user.pk, "username": user.username, "name": user.get_full_name() or user.username}
@@ -150,7 +150,7 @@ class TicketSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(PersonSerializer(allow_null=True))
     def get_assignee(self, ticket: Ticket) -> dict | None:
-        return _person(ticket.assignee)
+        return person(ticket.assignee)
 
     def get_url(self, ticket: Ticket) -> str:
         return _ticket_url_pattern().format(ticket.pk)
@@ -255,7 +255,7 @@ class MoveSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(PersonSerializer(allow_null=True))
     def get_actor(self, move: Move) -> dict | None:
-        return _person(move.actor)
+        return person(move.actor)
 
 
 class TicketDetailSerializer(TicketSerializer):
@@ -264,6 +264,11 @@ class TicketDetailSerializer(TicketSerializer):
 
     class Meta(TicketSerializer.Meta):
         fields = [*TicketSerializer.Meta.fields, "description", "required_skills", "moves"]
+
+
+class MoveResultSerializer(serializers.Serializer):
+    move = MoveSerializer(allow_null=True)
+    ticket = TicketSerializer()
 
 
 class NoteSerializer(serializers.ModelSerializer):
@@ -275,7 +280,7 @@ class NoteSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(PersonSerializer(allow_null=True))
     def get_author(self, note: Note) -> dict | None:
-        return _person(note.author)
+        return person(note.author)
 
 
 # --- Input ------------------------------------------------------------------

@@ -142,7 +142,7 @@ def _conflict_extra(exc: Conflict) -> dict:
     move = exc.last_move
     return {
         "current_version": exc.ticket.version,
-        "moved_by": s._person(move.actor) if move is not None else None,
+        "moved_by": s.person(move.actor) if move is not None else None,
         "moved_by_scheduler": move is not None and move.actor_id is None,
         "moved_at": move.created_at.isoformat() if move is not None else None,
         "board": exc.ticket.board.slug,
@@ -311,6 +311,7 @@ class TicketDetail(ApiView):
         ],
         responses={
             200: s.TicketDetailSerializer,
+            204: OpenApiResponse(description="Saved, and a condition criterion moved it to a board you don't see."),
             400: PROBLEM,
             403: PROBLEM,
             404: PROBLEM,
@@ -374,7 +375,8 @@ class TicketMoves(ApiView):
     @extend_schema(
         request=s.MoveCreateSerializer,
         responses={
-            201: OpenApiResponse(description="Moved: {move, ticket}. 200 with move null: it was already there."),
+            201: OpenApiResponse(s.MoveResultSerializer, description="Moved."),
+            200: OpenApiResponse(s.MoveResultSerializer, description="Already there: move is null, nothing saved."),
             400: PROBLEM,
             403: PROBLEM,
             404: PROBLEM,

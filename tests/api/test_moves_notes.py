@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import time_machine
 from django.urls import reverse
 
 from boards.models import Note
 from routing.models import Criterion, Move
+from routing.services import sweep_once
 from tests.api.conftest import Api, make_token, problem
+
+NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 
 
 def _moves(ticket) -> str:
@@ -110,3 +116,12 @@ def test_bad_notes_are_400(desk, tier1, ticket_factory, tess_api):
     for data in [{}, {"body": ""}, {"body": "x" * 20001}, {"body": "ok", "minutes_worked": -1}, {"body": "a\x00"}]:
         problem(tess_api.post(url, data), 400, "invalid")
     assert not Note.objects.exists()
+
+
+def test_a_conflict_with_the_scheduler_says_so(desk, manager, ticket_factory, morgan_api):
+    ticket = ticket_factory(column="New", now=NOW)
+    with time_machine.travel(NOW + timedelta(minutes=31), tick=False):
+        assert sweep_once() == 1  # the Tier 1 time limit fired: Triage → Support
+    body = problem(morgan_api.post(_moves(ticket), {"version": 1, "column": ticket.column_id}), 409, "conflict")
+    assert body["moved_by"] is None and body["moved_by_scheduler"] is True
+    assert body["board"] == "support" and body["current_version"] == 2
