@@ -72,6 +72,7 @@ class Node:
     open_count: int = 0
     overdue_count: int = 0
     opened: int = 0  # tickets opened here in the period
+    opened_by_source: list[tuple[str, int]] = field(default_factory=list)  # of those, opened by alert sources
     resolved: int = 0  # tickets resolved here in the period
     show_stubs: bool = True  # the intake and resolution arrows (not on a filtered map's neighbours)
     x: float = 0  # centre
@@ -102,6 +103,16 @@ class Node:
         if not self.tiers:
             return "No tiers"
         return ("Tier " if len(self.tiers) == 1 else "Tiers ") + ", ".join(str(t) for t in self.tiers)
+
+    @property
+    def opened_text(self) -> str:
+        """The intake stub's tooltip: how many tickets arrived, and how many of them alert sources opened."""
+        text = f"{self.opened} ticket{'s' if self.opened != 1 else ''} opened on {self.name} in the period"
+        if self.opened_by_source:
+            by_alerts = sum(n for _, n in self.opened_by_source)
+            sources = ", ".join(f"{n} by {name}" for name, n in self.opened_by_source)
+            return f"{text}: {sources}; {self.opened - by_alerts} by people and other channels"
+        return text
 
     @property
     def tier_counts(self) -> str:
@@ -224,6 +235,29 @@ def _move_counts(query: FlowQuery) -> tuple[dict[int, int], dict[int, int], dict
     )
 
 
+def _opened_by_source(query: FlowQuery) -> dict[int, list[tuple[str, int]]]:
+    """Tickets opened in the period by each alert source, per board (one grouped read)."""
+    from intake.models import Alert
+
+    # One filter() call, so every condition is on the same (opening) move.
+    on_board = {"ticket__moves__to_board": query.board} if query.board is not None else {}
+    opened = Alert.objects.filter(
+        ticket__moves__from_board__isnull=True,
+        ticket__moves__created_at__gte=query.start,
+        ticket__moves__created_at__lt=query.end,
+        **on_board,
+    )
+    rows = (
+        opened.values_list("ticket__moves__to_board_id", "source__name")
+        .annotate(n=Count("pk"))
+        .order_by("ticket__moves__to_board_id", "-n", "source__name")
+    )
+    found: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for board_id, name, n in rows:
+        found[board_id].append((name, n))
+    return found
+
+
 def _open_counts(now: datetime) -> dict[int, dict[int, tuple[int, int]]]:
     """Open and overdue tickets now, per board and tier."""
     rows = (
@@ -249,7 +283,7 @@ def _staffed_tiers() -> dict[int, set[int]]:
 
 
 def build(query: FlowQuery, now: datetime) -> FlowMap:
-    """The map for this period and board filter: seven queries, whatever the size of the log."""
+    """The map for this period and board filter: eight queries, whatever the size of the log."""
     boards = list(Board.objects.all())
     by_criterion, opened, resolved = _move_counts(query)
     # Every active criterion is an arrow; a switched-off one only while it still moved tickets in the period.
@@ -260,6 +294,7 @@ def build(query: FlowQuery, now: datetime) -> FlowMap:
     ]
     open_counts = _open_counts(now)
     staffed = _staffed_tiers()
+    by_source = _opened_by_source(query)
 
     nodes: dict[int, Node] = {}
     for board in boards:
@@ -276,6 +311,7 @@ def build(query: FlowQuery, now: datetime) -> FlowMap:
             open_count=sum(n for n, _ in here.values()),
             overdue_count=sum(o for _, o in here.values()),
             opened=opened.get(board.pk, 0),
+            opened_by_source=by_source.get(board.pk, []),
             resolved=resolved.get(board.pk, 0),
         )
 

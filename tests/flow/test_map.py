@@ -158,7 +158,7 @@ def test_the_map_takes_the_same_queries_whatever_the_size_of_the_history(desk, t
         resolve(t, tier1, NOW - timedelta(hours=i + 1))
     with CaptureQueriesContext(connection) as large:
         graph.build(q(), NOW)
-    assert len(large) == len(small) <= 7
+    assert len(large) == len(small) <= 8
 
 
 def test_criterion_names_are_escaped_and_the_svg_file_is_well_formed(desk):
@@ -254,3 +254,21 @@ def test_arrow_moves_list_the_tickets_an_arrow_carried(history, desk):
     assert {mv.ticket_id for mv in opened.moves} == {history.t1.pk, history.t4.pk, history.t5.pk}
     assert graph.arrow_moves("criterion", 999_999, q()) is None
     assert graph.arrow_moves("sideways", c.pk, q()) is None
+
+
+def test_the_intake_stub_says_how_many_tickets_alert_sources_opened(history, desk):
+    from intake.models import Alert, AlertSource
+
+    source = AlertSource(name="Prometheus", board=desk.boards["noc"])
+    source.set_token("a-token-long-enough-for-the-test-0123456789")
+    source.save()
+    Alert.objects.create(source=source, fingerprint="f1", ticket=history.t3, kind="alertmanager", fired_at=NOW)
+    m = graph.build(q(), NOW)
+    assert node(m, "noc").opened_by_source == [("Prometheus", 1)]
+    assert (
+        node(m, "noc").opened_text
+        == "1 ticket opened on NOC in the period: 1 by Prometheus; 0 by people and other channels"
+    )
+    assert node(m, "triage").opened_text == "3 tickets opened on Triage in the period"
+    assert "1 by Prometheus" in m.svg
+    assert node(graph.build(q("board=noc"), NOW), "noc").opened_by_source == [("Prometheus", 1)]
