@@ -63,30 +63,30 @@ def problem_body(code: str, detail: str | None = None, *, status_code: int | Non
     }
 
 
+# DRF's own exceptions and the stable code each answers with; the first match wins.
+_CODES: tuple[tuple[type[exceptions.APIException], str], ...] = (
+    (exceptions.ValidationError, "invalid"),
+    (exceptions.ParseError, "malformed"),
+    (exceptions.AuthenticationFailed, "invalid_token"),
+    (exceptions.NotAuthenticated, "not_authenticated"),
+    (exceptions.PermissionDenied, "forbidden"),
+    (exceptions.NotFound, "not_found"),
+    (exceptions.MethodNotAllowed, "method_not_allowed"),
+    (exceptions.NotAcceptable, "not_acceptable"),
+    (exceptions.UnsupportedMediaType, "unsupported_media_type"),
+    (exceptions.Throttled, "throttled"),
+)
+
+
 def _code_for(exc: exceptions.APIException) -> str:
     if isinstance(exc, Problem):
         return exc.problem_code
-    if isinstance(exc, exceptions.ValidationError):
-        return "invalid"
-    if isinstance(exc, exceptions.ParseError):
-        return "malformed"
-    if isinstance(exc, exceptions.AuthenticationFailed):
-        return "invalid_token"
-    if isinstance(exc, exceptions.NotAuthenticated):
-        return "not_authenticated"
-    if isinstance(exc, exceptions.PermissionDenied):
-        return "csrf_failed" if str(exc.detail).startswith("CSRF Failed") else "forbidden"
-    if isinstance(exc, exceptions.NotFound):
-        return "not_found"
-    if isinstance(exc, exceptions.MethodNotAllowed):
-        return "method_not_allowed"
-    if isinstance(exc, exceptions.NotAcceptable):
-        return "not_acceptable"
-    if isinstance(exc, exceptions.UnsupportedMediaType):
-        return "unsupported_media_type"
-    if isinstance(exc, exceptions.Throttled):
-        return "throttled"
-    return "invalid" if exc.status_code == 400 else "forbidden" if exc.status_code == 403 else "malformed"
+    if isinstance(exc, exceptions.PermissionDenied) and str(exc.detail).startswith("CSRF Failed"):
+        return "csrf_failed"
+    for kind, code in _CODES:
+        if isinstance(exc, kind):
+            return code
+    return {400: "invalid", 403: "forbidden"}.get(exc.status_code, "malformed")
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
