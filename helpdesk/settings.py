@@ -9,6 +9,7 @@ file-system Celery broker under ``var/``, so a fresh laptop needs no servers.
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -77,6 +78,21 @@ def env_redis(name: str) -> str:
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY")
+# The checkout `make run` set up (embedded SQLite, no DATABASE_URL) keeps a
+# generated key in var/secret_key: written on the first DEBUG start, read by
+# every later `manage.py` command, so the README's commands work there without
+# exporting anything. A site with DATABASE_URL always sets SECRET_KEY itself.
+LOCAL_SECRET_KEY_FILE = VAR_DIR / "secret_key"
+if not SECRET_KEY and not env_str("DATABASE_URL"):
+    if DEBUG and not LOCAL_SECRET_KEY_FILE.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        try:
+            with os.fdopen(os.open(LOCAL_SECRET_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(secrets.token_urlsafe(50))
+        except FileExistsError:  # web, worker and beat starting at once
+            pass
+    if LOCAL_SECRET_KEY_FILE.is_file():
+        SECRET_KEY = LOCAL_SECRET_KEY_FILE.read_text().strip()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
@@ -194,6 +210,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files served at the site root by WhiteNoise, before login: /favicon.ico, which
+# browsers ask for on every page that names no icon (admin, the API docs).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
