@@ -300,12 +300,35 @@ class Ticket(models.Model):
         super().save(*args, **kwargs)
 
 
+class Watch(models.Model):
+    """A technician following a ticket: it stays on their home, and they may open it, until it is resolved.
+
+    Made by the Follow button, and for whoever escalates, de-escalates or
+    transfers a ticket by hand, so the ticket they handed on stays in reach.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="watches")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watches")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            # Also the index of the home page's "Followed" list and of the view rule: user = …
+            models.UniqueConstraint(fields=["user", "ticket"], name="watch_once_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows {self.ticket.number}"
+
+
 class Note(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     body = models.TextField()
     internal = models.BooleanField(default=True, help_text="Internal notes are never shown to the customer.")
     minutes_worked = models.PositiveIntegerField(default=0)
+    # Written with the resolve: what fixed it (customer-visible or internal, as any note).
+    resolution = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -33,8 +33,7 @@ BOARDS = [
         "slug": "triage",
         "name": "Triage",
         "colour": "#d9822b",
-        "purpose": "Front-line, rapid, user-facing work: first response, password resets, quick fixes. "
-        "A Tier 1 technician has 30 active minutes before a ticket escalates.",
+        "purpose": "Front-line, rapid, user-facing work: first response, password resets, quick fixes.",
         "columns": [
             ("New", C.NEW, None),
             ("In progress", C.ACTIVE, 8),
@@ -62,7 +61,8 @@ SKILLS = ["Onsite", "Networking", "Firewall", "Microsoft 365", "Backup", "Printe
 CRITERIA = [
     {
         "name": "Tier 1 time limit",
-        "description": "A Tier 1 technician has 30 active minutes on a Triage ticket. "
+        # No number in the text: the pages show the live limit beside it.
+        "description": "Triage's Tier 1 work has a limit of active minutes before it goes to Support. "
         "Time waiting on the customer does not count.",
         "direction": Direction.ESCALATE,
         "trigger": Criterion.Trigger.TIME,
@@ -81,6 +81,8 @@ CRITERIA = [
         "from_board": "triage",
         "to_board": "support",
         "to_tier": 2,
+        # It lands where onsite work is planned, not in New.
+        "to_column": "Scheduled / Onsite",
     },
     {
         "name": "Needs onsite visit (from NOC)",
@@ -91,6 +93,8 @@ CRITERIA = [
         "from_board": "noc",
         "to_board": "support",
         "to_tier": 2,
+        # It lands where onsite work is planned, not in New.
+        "to_column": "Scheduled / Onsite",
     },
     {
         "name": "Needs a specialized skill or tool",
@@ -188,6 +192,8 @@ def seed_criteria(boards: dict[str, Board] | None = None) -> dict[str, Criterion
         for key in ("from_board", "to_board"):
             if spec.get(key):
                 spec[key] = boards[spec[key]]
+        if spec.get("to_column"):
+            spec["to_column"] = spec["to_board"].columns.get(name=spec["to_column"])
         criterion, _ = Criterion.objects.get_or_create(name=name, defaults={**spec, "position": position})
         criteria[name] = criterion
     return criteria
