@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "flow",
     "api",
     "intake",
+    "requesters",
 ]
 
 MIDDLEWARE = [
@@ -231,6 +232,18 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+
+# --- Requesters (requesters/): mail in and out, the request form, status pages -----
+# Links in mail (the status page) are absolute: the address people reach the desk at.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+if urlparse(SITE_URL).scheme not in ("http", "https") or not urlparse(SITE_URL).netloc:
+    raise ImproperlyConfigured(f"SITE_URL={SITE_URL!r} is not an http(s):// address.")
+# Attachments larger than this (each) are not kept; the ticket says so.
+REQUESTER_ATTACHMENT_MAX_BYTES = env_int("REQUESTER_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Messages one sender may turn into tickets or replies per hour, per mailbox; more are held.
+REQUESTER_SENDER_LIMIT_PER_HOUR = env_int("REQUESTER_SENDER_LIMIT_PER_HOUR", 20)
 
 # --- Celery -----------------------------------------------------------------
 # Redis when REDIS_URL is set; otherwise kombu's file-system transport, which
@@ -267,6 +280,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "routing.tasks.sweep_due_tickets",
         "schedule": float(SWEEP_INTERVAL_SECONDS),
         "options": {"expires": max(SWEEP_INTERVAL_SECONDS - 5, 1)},
+    },
+    # Reads each active mailbox (none configured: one query) and sends the outbox.
+    "poll-mailboxes": {
+        "task": "requesters.tasks.poll_mailboxes",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
 }
 
