@@ -16,12 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Value
 from django.utils import timezone
 
 from boards.models import Board, Column, Skill, Technician, Ticket
 
+from .batch import update_rows
 from .models import Criterion, Direction, Move
 
 log = logging.getLogger(__name__)
@@ -133,11 +134,25 @@ def recompute_deadlines() -> int:
 
 
 def touch_boards(board_ids: Iterable[int]) -> None:
-    """Tell open copies of these boards that something on them changed."""
-    # One row at a time in pk order: two transactions bumping overlapping sets
-    # of boards then take the row locks in the same order and cannot deadlock.
-    for board_id in sorted(set(board_ids)):
-        Board.objects.filter(pk=board_id).update(revision=F("revision") + 1)
+    """Tell open copies of these boards that something on them changed: one statement."""
+    ids = sorted(set(board_ids))
+    if not ids:
+        return
+    if connection.vendor != "postgresql":
+        # SQLite locks the whole database for a write; there is no row order to mind.
+        Board.objects.filter(pk__in=ids).update(revision=F("revision") + 1)
+        return
+    # The row locks are taken in pk order (the subquery's ORDER BY … FOR
+    # UPDATE), so two transactions bumping overlapping sets of boards cannot
+    # deadlock; a plain UPDATE … WHERE id IN (…) locks in whatever order its
+    # plan meets the rows.
+    table = connection.ops.quote_name(Board._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET revision = revision + 1 "
+            f"WHERE id IN (SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE)",
+            [ids],
+        )
 
 
 # --- Criteria ----------------------------------------------------------------
@@ -186,6 +201,72 @@ def _destination(ticket: Ticket, criterion: Criterion, entry_column: Column | No
     return Position(board, column, tier)
 
 
+# What a move writes on the ticket row: the single door saves these fields, a
+# batch writes the same ones for all its tickets in one statement.
+MOVED_FIELDS = [
+    "board",
+    "column",
+    "tier",
+    "version",
+    "active_time",
+    "clock_started_at",
+    "entered_board_at",
+    "resolved_at",
+    "deadline_at",
+    "deadline_criterion",
+    "updated_at",
+]
+
+
+class MoveBatch:
+    """Moves decided ticket by ticket under their row locks, written together.
+
+    ``_apply`` with a batch changes the ticket in memory and hands it here
+    instead of saving it. ``write`` then sends the whole batch: one UPDATE of
+    the tickets (``routing.batch.update_rows``), one INSERT of their Moves,
+    one bump of every board touched, and, after the commit, one notification
+    per target board rather than one per move. Whatever the batch decided,
+    the single-ticket door would have decided too: both run ``_apply``.
+    """
+
+    def __init__(self) -> None:
+        self.tickets: list[Ticket] = []
+        self.moves: list[Move] = []
+        self.boards: set[int] = set()
+
+    def add(self, ticket: Ticket, move: Move, from_board_id: int) -> None:
+        self.tickets.append(ticket)
+        self.moves.append(move)
+        self.boards.update((from_board_id, move.to_board_id))
+
+    def rewrite(self, ticket: Ticket) -> None:
+        """Write this ticket's row too, without a move (the sweep's re-check found a new deadline)."""
+        self.tickets.append(ticket)
+
+    def write(self, *, notify: bool = True) -> list[Move]:
+        """Write the batch inside the caller's transaction; return the Moves with their pks."""
+        update_rows(self.tickets, MOVED_FIELDS)
+        Move.objects.bulk_create(self.moves)
+        touch_boards(self.boards)
+        if notify:
+            self._notify_after_commit()
+        return self.moves
+
+    def _notify_after_commit(self) -> None:
+        from .tasks import notify_moves
+
+        by_board: dict[int, list[int]] = {}
+        for move in self.moves:
+            if move.criterion_id is not None:
+                by_board.setdefault(move.to_board_id, []).append(move.pk)
+        for move_ids in by_board.values():
+            # As in _apply: after the commit, robust (a broker that is down is
+            # logged and stops no other board's notification), and a lambda so
+            # that Django can name it when it logs a failure. The default
+            # argument binds this board's list, not the loop's last one.
+            transaction.on_commit(lambda move_ids=move_ids: notify_moves.delay(move_ids), robust=True)
+
+
 def _apply(
     ticket: Ticket,
     to: Position,
@@ -196,13 +277,16 @@ def _apply(
     note: str,
     now: datetime,
     criteria: list[Criterion] | None = None,
-    touched: set[int] | None = None,
+    batch: MoveBatch | None = None,
     notify: bool = True,
 ) -> Move:
-    """Write one move on a ticket whose row the caller has locked.
+    """Move one ticket whose row the caller has locked.
 
-    Two writes (the ticket, the Move) and, unless the caller collects them in
-    ``touched`` to bump once per batch (the sweep), one board revision bump.
+    Decides everything a move changes (the Move, clocks, resolution, version,
+    deadline) on the ticket object. Alone, it then writes: the ticket, the
+    Move, one board revision bump, and a notification after the commit. With
+    a ``batch`` (the sweep), it hands the ticket and its unsaved Move to the
+    batch, which writes them with the rest.
     """
     move = Move(
         ticket=ticket,
@@ -234,31 +318,20 @@ def _apply(
     ticket.board, ticket.column, ticket.tier = to.board, to.column, to.tier
     ticket.version += 1
     _set_deadline(ticket, active_time_criteria() if criteria is None else criteria)
-    ticket.save(
-        update_fields=[
-            "board",
-            "column",
-            "tier",
-            "version",
-            "active_time",
-            "clock_started_at",
-            "entered_board_at",
-            "resolved_at",
-            "deadline_at",
-            "deadline_criterion",
-            "updated_at",
-        ]
-    )
+    if batch is not None:
+        # What save() would stamp (auto_now), since update_rows does not call it.
+        Ticket._meta.get_field("updated_at").pre_save(ticket, add=False)
+        batch.add(ticket, move, old_board_id)
+        return move
+
+    ticket.save(update_fields=MOVED_FIELDS)
     move.save()
-    if touched is None:
-        touch_boards({old_board_id, to.board.pk})
-    else:
-        touched.update((old_board_id, to.board.pk))
+    touch_boards({old_board_id, to.board.pk})
     if criterion is not None and notify:
         from .tasks import notify_move
 
         # After the commit, and robust: a broker that is down is logged and
-        # never undoes the move nor stops the batch's other notifications.
+        # never undoes the move. A person's move is told at once, on its own.
         # A lambda, not functools.partial: Django logs a robust callback's
         # failure with func.__qualname__, which a partial lacks, so the logging
         # itself would raise and skip every callback after it.
@@ -371,6 +444,27 @@ def move_ticket(
         return _apply(locked, to, actor=actor, criterion=None, direction=plain, note=note, now=now, notify=notify)
 
 
+def _place_new(ticket: Ticket, now: datetime, criteria: list[Criterion]) -> None:
+    """A new ticket's clock and deadline: it enters its board and column now."""
+    ticket.created_at = ticket.entered_board_at = now
+    ticket.active_time = timedelta(0)
+    ticket.clock_started_at = now if ticket.column.clock_runs else None
+    ticket.resolved_at = now if ticket.column.is_done else None
+    _set_deadline(ticket, criteria)
+
+
+def _opening(ticket: Ticket, actor, now: datetime) -> Move:
+    return Move(
+        ticket=ticket,
+        to_board=ticket.board,
+        to_column=ticket.column,
+        to_tier=ticket.tier,
+        actor=actor,
+        note="Opened",
+        created_at=now,
+    )
+
+
 def open_ticket(ticket: Ticket, *, actor, now: datetime | None = None, notify: bool = True) -> Ticket:
     """Put a new (unsaved) ticket on its board: entry column, clock, deadline.
 
@@ -386,21 +480,9 @@ def open_ticket(ticket: Ticket, *, actor, now: datetime | None = None, notify: b
             if column is None:
                 raise NotAllowed(f"The {ticket.board.name} board has no columns yet.")
             ticket.column = column
-        ticket.created_at = ticket.entered_board_at = now
-        ticket.active_time = timedelta(0)
-        ticket.clock_started_at = now if ticket.column.clock_runs else None
-        ticket.resolved_at = now if ticket.column.is_done else None
-        _set_deadline(ticket, active_time_criteria())
+        _place_new(ticket, now, active_time_criteria())
         ticket.save()
-        Move.objects.create(
-            ticket=ticket,
-            to_board=ticket.board,
-            to_column=ticket.column,
-            to_tier=ticket.tier,
-            actor=actor,
-            note="Opened",
-            created_at=now,
-        )
+        _opening(ticket, actor, now).save()
         touch_boards([ticket.board_id])
         fire_conditions(ticket, actor=actor, now=now, notify=notify)
     return ticket
@@ -462,11 +544,14 @@ def sweep_once(now: datetime | None = None, *, batch_size: int = 200) -> int:
     1. In one transaction, take up to ``batch_size`` due tickets with
        ``SELECT … FOR UPDATE SKIP LOCKED``: a row held by a concurrent sweep
        (or a technician's move) is skipped, never waited on or moved twice.
+       With nothing due, that one indexed query is all a sweep costs.
     2. Re-check each under the lock against the criteria as they are now: a
        manager may have raised a limit or switched a criterion off without
        recomputing deadlines. A ticket no longer due gets its new deadline.
-    3. Move the rest through the door with the criterion that owns the
-       deadline: two writes per ticket, and one board bump for the batch.
+    3. Decide each move with the door's own ``_apply`` into a ``MoveBatch``,
+       then write the batch set-based: one UPDATE of its tickets, one INSERT
+       of their Moves, one bump of the boards, and after the commit one
+       notification per target board.
 
     Everything commits together, so a sweep killed midway leaves no half-moves
     and the next sweep finds the same tickets due.
@@ -482,15 +567,15 @@ def _sweep_batch(now: datetime, batch_size: int, stuck: set[int]) -> tuple[int, 
     out, so one misconfigured criterion cannot stop every other escalation.
     They stay due, and every sweep logs them until a manager fixes the board.
     """
-    criteria = active_time_criteria()
     entry_columns: dict[int, Column | None] = {}
-    touched: set[int] = set()
-    moved = 0
+    batch = MoveBatch()
     with transaction.atomic():
         # Locks only ticket rows (``of``). A row that another session changed
         # between our snapshot and our lock is re-checked by PostgreSQL, joins
         # included; if its column changed it drops out of this batch and is
-        # taken, if still due, by the next one.
+        # taken, if still due, by the next one. SQLite has no row locks (Django
+        # leaves FOR UPDATE out there): its writes are serialised by the
+        # database lock instead.
         due = (
             Ticket.objects.due(now)
             .select_for_update(skip_locked=True, of=("self",))
@@ -500,13 +585,17 @@ def _sweep_batch(now: datetime, batch_size: int, stuck: set[int]) -> tuple[int, 
         if stuck:
             due = due.exclude(pk__in=stuck)
         due = list(due[:batch_size])
+        if not due:
+            return 0, 0
+        # Read after the lock: the re-check uses the criteria as they are now.
+        criteria = active_time_criteria()
         for ticket in due:
             stored = (ticket.deadline_at, ticket.deadline_criterion_id)
             _set_deadline(ticket, criteria)
             criterion = ticket.deadline_criterion
             if criterion is None or ticket.deadline_at > now:
                 if (ticket.deadline_at, ticket.deadline_criterion_id) != stored:
-                    ticket.save(update_fields=["deadline_at", "deadline_criterion"])
+                    batch.rewrite(ticket)
                 continue
             target = criterion.to_board_id or ticket.board_id
             if target not in entry_columns:
@@ -526,11 +615,10 @@ def _sweep_batch(now: datetime, batch_size: int, stuck: set[int]) -> tuple[int, 
                 note=f"Time limit of {criterion.time_limit_minutes} active minutes reached.",
                 now=now,
                 criteria=criteria,
-                touched=touched,
+                batch=batch,
             )
-            moved += 1
-        touch_boards(touched)
-    return len(due), moved
+        batch.write()
+    return len(due), len(batch.moves)
 
 
 def due_count(now: datetime | None = None) -> int:
