@@ -647,8 +647,12 @@ class TicketAdmin(admin.ModelAdmin):
 @admin.register(Note)
 class NoteAdmin(admin.ModelAdmin):
     list_display = ["ticket", "author", "created_at", "internal", "minutes_worked", "excerpt"]
-    list_filter = ["internal", "author", "ticket__board"]
+    list_filter = ["internal", "author", "ticket__board", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["ticket", "author"]
+    # As for tickets: a notes table grows faster than tickets, so no full
+    # count and no date drill-down (the created filter asks for ranges).
+    ordering = ["-pk"]
+    show_full_result_count = False
     search_fields = ["body", "ticket__title"]
     autocomplete_fields = ["ticket"]
     readonly_fields = ["author", "created_at"]
