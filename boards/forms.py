@@ -116,6 +116,43 @@ class BoardFilters:
         return tickets
 
 
+class DoneFilterForm(forms.Form):
+    """The filters of a board's "All resolved tickets" page."""
+
+    q = forms.CharField(max_length=100, required=False, strip=True, label="Title, client or #number")
+    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Anyone")
+    priority = forms.TypedChoiceField(choices=PRIORITY_CHOICES, coerce=int, empty_value=None, required=False)
+    since = forms.DateField(required=False, label="Resolved from", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="to", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, assignees=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if assignees is not None:
+            self.fields["assignee"].queryset = assignees
+
+    @property
+    def active(self) -> bool:
+        return any(self.cleaned_data.get(name) not in (None, "") for name in self.fields)
+
+    def apply(self, tickets):
+        data = self.cleaned_data
+        if data["q"]:
+            text = Q(title__icontains=data["q"]) | Q(client__name__icontains=data["q"])
+            number = ascii_int(data["q"].lstrip("#"))
+            if number is not None:
+                text |= Q(pk=number)
+            tickets = tickets.filter(text)
+        if data["assignee"]:
+            tickets = tickets.filter(assignee=data["assignee"])
+        if data["priority"]:
+            tickets = tickets.filter(priority=data["priority"])
+        if data["since"]:
+            tickets = tickets.filter(resolved_at__date__gte=data["since"])
+        if data["until"]:
+            tickets = tickets.filter(resolved_at__date__lte=data["until"])
+        return tickets
+
+
 class MoveForm(forms.Form):
     """A same-board column change: the drag, the keyboard and the no-JS select all post this."""
 
@@ -159,7 +196,11 @@ class NoteForm(forms.Form):
 
 
 class ResolveForm(forms.Form):
+    """Resolve (with an optional resolution note) and reopen."""
+
     version = forms.IntegerField(min_value=1)
+    note = forms.CharField(required=False, max_length=20000, strip=True)
+    internal = forms.BooleanField(required=False)
 
 
 class QuickAddForm(forms.Form):

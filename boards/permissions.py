@@ -2,8 +2,9 @@
 
 - A manager works every board.
 - A technician works the boards on their Technician profile.
-- A ticket may be *seen* by those who work its board and by its assignee
-  (a ticket escalated away from you that is still yours stays readable).
+- A ticket may be *seen* by those who work its board, by its assignee and by
+  those who follow it (a ticket escalated away from you that is still yours,
+  or that you escalated, stays readable). Any technician may follow any ticket.
 - A ticket may be *changed* (moved, edited, noted) only by those who work its
   board; its assignee on another board reads it but may not change it.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from .models import Board, Ticket, is_manager
+from .models import Board, Ticket, Watch, is_manager
 
 
 def worked_board_ids(user) -> frozenset[int] | None:
@@ -42,9 +43,18 @@ def can_work(user, board_id: int) -> bool:
     return worked is None or board_id in worked
 
 
+def followed_ticket_ids(user) -> list[int]:
+    """The tickets the user follows (a handful: following ends with the ticket's resolution in practice)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return sorted(Watch.objects.filter(user=user).values_list("ticket_id", flat=True))
+
+
 def can_view(user, ticket: Ticket) -> bool:
-    """Whether the user may open this ticket: they work its board, or it is assigned to them."""
-    return can_work(user, ticket.board_id) or (ticket.assignee_id is not None and ticket.assignee_id == user.pk)
+    """Whether the user may open this ticket: they work its board, it is assigned to them, or they follow it."""
+    if can_work(user, ticket.board_id) or (ticket.assignee_id is not None and ticket.assignee_id == user.pk):
+        return True
+    return getattr(user, "is_authenticated", False) and Watch.objects.filter(user=user, ticket_id=ticket.pk).exists()
 
 
 def visible_q(user) -> Q:
@@ -58,7 +68,10 @@ def visible_q(user) -> Q:
     # once per technician of its board, and PostgreSQL can't estimate a
     # subquery's rows, which led it to sort every open ticket of a board
     # before taking a page of 25 (bench/api.py).
-    return Q(board_id__in=sorted(worked_board_ids(user))) | Q(assignee_id=user.pk)
+    # Followed tickets as literal ids too, for the same reason (and no join to repeat rows).
+    visible = Q(board_id__in=sorted(worked_board_ids(user))) | Q(assignee_id=user.pk)
+    followed = followed_ticket_ids(user)
+    return visible | Q(pk__in=followed) if followed else visible
 
 
 def workable_q(user) -> Q:

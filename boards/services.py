@@ -18,10 +18,10 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from routing.models import Move
+from routing.models import Criterion, Move
 from routing.services import NotAllowed, check_version, facts_changed, move_ticket, open_ticket, touch_boards
 
-from .models import Board, Client, Column, Note, Skill, Ticket
+from .models import Board, Client, Column, Note, Skill, Ticket, Watch
 
 
 class _Unset:
@@ -146,10 +146,100 @@ def add_note(
 
 
 def resolve_ticket(
-    ticket: Ticket, *, actor, expected_version: int | None, note: str = "", now: datetime | None = None
+    ticket: Ticket,
+    *,
+    actor,
+    expected_version: int | None,
+    note: str = "",
+    internal: bool = True,
+    now: datetime | None = None,
 ) -> Move | None:
-    """Resolve = move to the board's first done column, through the one door."""
+    """Resolve = move to the board's first done column, through the one door.
+
+    A resolution ``note`` is kept as a note on the ticket (customer-visible
+    unless ``internal``), marked as the resolution, in the same transaction.
+    """
+    now = now or timezone.now()
     done = ticket.board.first_column(Column.Category.DONE)
     if done is None:
         raise NotAllowed(f"The {ticket.board.name} board has no done column to resolve into.")
-    return move_ticket(ticket.pk, actor=actor, expected_version=expected_version, to_column=done, note=note, now=now)
+    with transaction.atomic():
+        move = move_ticket(ticket.pk, actor=actor, expected_version=expected_version, to_column=done, now=now)
+        if move is not None and note.strip():
+            Note.objects.create(
+                ticket=ticket, author=actor, body=note.strip(), internal=internal, resolution=True, created_at=now
+            )
+    return move
+
+
+def reopen_ticket(ticket: Ticket, *, actor, expected_version: int | None, now: datetime | None = None) -> Move | None:
+    """Reopen a resolved ticket on the board it was resolved on, through the one door.
+
+    It goes back to the column it was resolved from when that is still an
+    open column of this board, else to the board's entry column.
+    """
+    last_resolve = (
+        ticket.moves.filter(to_board=ticket.board, to_column__category=Column.Category.DONE)
+        .exclude(from_column__category=Column.Category.DONE)
+        .select_related("from_column")
+        .order_by("-pk")
+        .first()
+    )
+    column = None
+    if last_resolve is not None and last_resolve.from_column and last_resolve.from_column.board_id == ticket.board_id:
+        column = last_resolve.from_column
+    column = column or ticket.board.entry_column()
+    if column is None or column.is_done:
+        raise NotAllowed(f"The {ticket.board.name} board has no open column to reopen into.")
+    return move_ticket(ticket.pk, actor=actor, expected_version=expected_version, to_column=column, now=now)
+
+
+def move_with_criterion(
+    ticket: Ticket,
+    *,
+    actor,
+    criterion: Criterion,
+    expected_version: int | None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Move | None:
+    """Escalate, de-escalate or transfer by hand with a criterion the technician picked.
+
+    1. A condition criterion picked by hand makes its fact true ("Needs onsite
+       visit" ticks needs-onsite), under the row lock and version check, so the
+       ticket says why it moved and the condition agrees with where it is.
+    2. The move itself, through the one door.
+    3. The technician follows the ticket they handed on: it stays on their
+       home and they may open it until it is resolved.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        if criterion.condition == Criterion.Condition.NEEDS_ONSITE:
+            locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+            check_version(locked, expected_version)
+            if not locked.needs_onsite:
+                locked.needs_onsite = True
+                locked.save(update_fields=["needs_onsite", "updated_at"])
+        move = move_ticket(
+            ticket.pk,
+            actor=actor,
+            expected_version=expected_version,
+            criterion=criterion,
+            direction=criterion.direction,
+            note=note,
+            now=now,
+        )
+        if move is not None and actor is not None:
+            follow(ticket, actor, now=now)
+    return move
+
+
+def follow(ticket: Ticket, user, *, following: bool = True, now: datetime | None = None) -> bool:
+    """Start or stop following a ticket. Returns whether anything changed."""
+    if following:
+        _, created = Watch.objects.get_or_create(
+            ticket=ticket, user=user, defaults={"created_at": now or timezone.now()}
+        )
+        return created
+    deleted, _ = Watch.objects.filter(ticket=ticket, user=user).delete()
+    return bool(deleted)

@@ -30,5 +30,8 @@ urlpatterns = [
     path("tickets/<int:pk>/update/", views.ticket_update, name="ticket_update"),
     path("tickets/<int:pk>/notes/", views.ticket_note, name="ticket_note"),
     path("tickets/<int:pk>/resolve/", views.ticket_resolve, name="ticket_resolve"),
+    path("tickets/<int:pk>/reopen/", views.ticket_reopen, name="ticket_reopen"),
+    path("tickets/<int:pk>/follow/", views.ticket_follow, name="ticket_follow"),
+    path("search/", views.search, name="search"),
     path("tickets/<int:pk>/<direction:direction>/", views.ticket_criteria, name="ticket_criteria"),
 ]

@@ -44,9 +44,11 @@ from routing.models import Criterion, Direction, Move
 from routing.services import MoveError, manual_criteria, move_ticket
 
 from . import permissions, services
+from . import search as board_search
 from .forms import (
     BoardFilters,
     CriterionForm,
+    DoneFilterForm,
     MoveForm,
     NoteForm,
     QuickAddForm,
@@ -54,7 +56,7 @@ from .forms import (
     TicketUpdateForm,
     ascii_int,
 )
-from .models import Board, Column, Note, Skill, Technician, Ticket
+from .models import Board, Column, Note, Skill, Technician, Ticket, Watch
 from .templatetags.board_tags import countdown_badge
 
 log = logging.getLogger(__name__)
@@ -197,6 +199,9 @@ class Card:
     escalate_url: str
     de_escalate_url: str
     can_move: bool
+    # The drawer opens for this user (boards.permissions.can_view); else the card offers Follow.
+    can_open: bool
+    follow_url: str
     can_escalate: bool
     can_de_escalate: bool
     column_options: str
@@ -220,6 +225,7 @@ CARD_FIELDS = (
     "clock_started_at",
     "resolved_at",
     "client__name",
+    "assignee_id",
     "assignee__username",
     "assignee__first_name",
     "assignee__last_name",
@@ -266,7 +272,16 @@ class _CardMaker:
     def __init__(self, request: HttpRequest, board: Board, columns: list[Column], now: datetime) -> None:
         self.board = board
         self.now = now
+        self.user_pk = request.user.pk
         self.can_move = permissions.can_work(request.user, board.pk)
+        # Read-only boards: the tickets this user follows here open like their own.
+        self.followed = (
+            frozenset()
+            if self.can_move
+            else frozenset(
+                Watch.objects.filter(user=request.user, ticket__board=board).values_list("ticket_id", flat=True)
+            )
+        )
         self.criteria = _CriteriaIndex()
         # The <option>s of a card's column select, once per column rather than per card.
         self.options = {
@@ -282,6 +297,7 @@ class _CardMaker:
             "move_url": _url_pattern("ticket_move"),
             "escalate_url": _url_pattern("ticket_criteria", Direction.ESCALATE),
             "de_escalate_url": _url_pattern("ticket_criteria", Direction.DE_ESCALATE),
+            "follow_url": _url_pattern("ticket_follow"),
         }
 
     def make(self, row: dict) -> Card:
@@ -310,6 +326,8 @@ class _CardMaker:
                 resolved_at=row["resolved_at"],
             ),
             can_move=self.can_move,
+            can_open=self.can_move or pk in self.followed or row["assignee_id"] == self.user_pk,
+            follow_url=self.urls["follow_url"].format(pk),
             can_escalate=Direction.ESCALATE in directions,
             can_de_escalate=Direction.DE_ESCALATE in directions,
             column_options=self.options.get(row["column_id"], ""),
@@ -400,6 +418,7 @@ def _drawer_context(
         "back_url": back_url,
         "next_url": next_url or back_url,
         "required_skills": required,
+        "following": Watch.objects.filter(ticket=ticket, user=request.user).exists(),
     }
     if can_work and ticket.is_open:
         context["can_escalate"] = bool(manual_criteria(ticket, Direction.ESCALATE))
@@ -586,6 +605,7 @@ def _first_error(form) -> str:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """My work: my boards; my tickets where I can act; followed tickets (and mine elsewhere) until resolved."""
     now = timezone.now()
     open_q = Q(tickets__resolved_at__isnull=True)
     boards = Board.objects.for_user(request.user).annotate(
@@ -594,17 +614,30 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     worked = permissions.worked_board_ids(request.user)
     other_boards = Board.objects.exclude(pk__in=worked) if worked is not None else Board.objects.none()
-    mine = (
+    rows = (
         Ticket.objects.open()
-        .filter(assignee=request.user)
         .select_related("board", "column", "client", "deadline_criterion")
         .defer("description")
         .by_urgency()
     )
+    assigned = list(rows.filter(assignee=request.user))
+    # Mine where I can act; a ticket of mine the scheduler or a colleague took to
+    # a board I don't work is "followed": I can read it, not act on it.
+    mine = [t for t in assigned if permissions.can_work(request.user, t.board_id)]
+    elsewhere = [t for t in assigned if not permissions.can_work(request.user, t.board_id)]
+    followed = elsewhere + list(rows.filter(watches__user=request.user).exclude(assignee=request.user))
+    for t in followed:
+        t.followed_reason = "assigned to you" if t.assignee_id == request.user.pk else "you follow it"
     return render(
         request,
         "boards/home.html",
-        {"boards": boards, "other_boards": other_boards, "my_tickets": mine, "now": now},
+        {
+            "boards": boards,
+            "other_boards": other_boards,
+            "my_tickets": mine,
+            "followed_tickets": followed,
+            "now": now,
+        },
     )
 
 
@@ -617,11 +650,23 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
     context.update(
         {
             "boards": list(Board.objects.all()),
+            "time_limits": _time_limits(board),
             "quick_add": QuickAddForm() if context["can_work"] else None,
             "priority_choices": [(p, f"P{p}") for p in Ticket.Priority.values],
         }
     )
     return render(request, "boards/board.html", context)
+
+
+def _time_limits(board: Board) -> list[Criterion]:
+    """The active time criteria that can fire on this board, for the board's subtitle: their live limits."""
+    return list(
+        Criterion.objects.active()
+        .filter(trigger=Criterion.Trigger.TIME)
+        .filter(Q(from_board__isnull=True) | Q(from_board=board))
+        .select_related("to_board")
+        .order_by("position", "pk")
+    )
 
 
 @require_GET
@@ -644,16 +689,46 @@ def board_changes(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def board_done(request: HttpRequest, slug: str) -> HttpResponse:
-    """Every ticket resolved on this board, newest first; the board shows only the last week."""
+    """Every ticket resolved on this board, newest first, with filters; the board shows only the last week."""
     board = get_object_or_404(Board, slug=slug)
+    form = DoneFilterForm(request.GET, assignees=permissions.assignable_users(board, request.user))
+    tickets = Ticket.objects.filter(board=board, column__category=Column.Category.DONE)
+    if form.is_valid():
+        tickets = form.apply(tickets)
     tickets = (
-        Ticket.objects.filter(board=board, column__category=Column.Category.DONE)
-        .select_related("client", "assignee", "column")
-        .defer("description")
-        .order_by("-resolved_at", "-pk")
+        tickets.select_related("client", "assignee", "column").defer("description").order_by("-resolved_at", "-pk")
     )
     page = Paginator(tickets, DONE_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "boards/done.html", {"board": board, "page": page, "boards": list(Board.objects.all())})
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "boards/done.html",
+        {
+            "board": board,
+            "page": page,
+            "form": form,
+            "filtered": form.is_valid() and form.active,
+            "page_query": query.urlencode(),
+            "boards": list(Board.objects.all()),
+            "can_work": permissions.can_work(request.user, board.pk),
+        },
+    )
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    """The top bar's search across every board: only tickets the user may open, at most ``boards.search.LIMIT``."""
+    query = board_search.Query.parse(request.GET.get("q", ""))
+    results = board_search.search(query, request.user) if not query.empty else []
+    context = {
+        "query": query,
+        "search_q": query.text,
+        "results": results,
+        "limit": board_search.LIMIT,
+        "now": timezone.now(),
+    }
+    return render(request, "boards/search.html", context)
 
 
 # --- The ticket drawer --------------------------------------------------------------------
@@ -720,12 +795,11 @@ def ticket_criteria(request: HttpRequest, pk: int, direction: str) -> HttpRespon
                 services.check_version(ticket, posted_version)
             if form.is_valid():
                 criterion = next(c for c in criteria if c.pk == form.cleaned_data["criterion"])
-                move = move_ticket(
-                    ticket.pk,
+                move = services.move_with_criterion(
+                    ticket,
                     actor=request.user,
-                    expected_version=form.cleaned_data["version"],
                     criterion=criterion,
-                    direction=criterion.direction,
+                    expected_version=form.cleaned_data["version"],
                     note=form.cleaned_data["note"],
                 )
                 messages.success(request, _move_message(ticket, move, criterion))
@@ -849,11 +923,51 @@ def ticket_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "The form was incomplete; reload and try again.")
     else:
         try:
-            move = services.resolve_ticket(ticket, actor=request.user, expected_version=form.cleaned_data["version"])
+            move = services.resolve_ticket(
+                ticket,
+                actor=request.user,
+                expected_version=form.cleaned_data["version"],
+                note=form.cleaned_data["note"],
+                internal=form.cleaned_data["internal"],
+            )
         except MoveError as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, f"{ticket.number} resolved." if move else f"{ticket.number} is already resolved.")
+    return _after_action(request, ticket.pk, fallback_url=ticket.board.get_absolute_url())
+
+
+@require_POST
+def ticket_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    """Reopen a resolved ticket on the board it was resolved on (``boards.services.reopen_ticket``)."""
+    ticket = _get_ticket_for_change(request, pk)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The form was incomplete; reload and try again.")
+    elif ticket.is_open:
+        messages.info(request, f"{ticket.number} is already open.")
+    else:
+        try:
+            move = services.reopen_ticket(ticket, actor=request.user, expected_version=form.cleaned_data["version"])
+        except MoveError as exc:
+            messages.error(request, str(exc))
+        else:
+            if move is not None:
+                messages.success(request, f"{ticket.number} reopened in {move.to_column.name} on {move.to_board.name}.")
+    return _after_action(request, ticket.pk, fallback_url=ticket.get_absolute_url())
+
+
+@require_POST
+def ticket_follow(request: HttpRequest, pk: int) -> HttpResponse:
+    """Follow or stop following any ticket: a followed ticket opens for you and stays on your home."""
+    ticket = get_object_or_404(_ticket_queryset(), pk=pk)
+    following = request.POST.get("follow", "1") != "0"
+    services.follow(ticket, request.user, following=following)
+    if following:
+        messages.success(request, f"You follow {ticket.number}: it stays on your home until it is resolved.")
+    else:
+        messages.info(request, f"You no longer follow {ticket.number}.")
+    # The card on screen changes (it opens now): redraw it with the board.
     return _after_action(request, ticket.pk, fallback_url=ticket.board.get_absolute_url())
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from html import escape
 
 from django import template
+from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
@@ -29,16 +30,23 @@ _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 
 
 def format_span(seconds: float) -> str:
-    """12:34 under an hour, 1h 05m under a day, then 2d 3h (kept in step with app.js)."""
+    """A span in words a technician can't mistake for a clock time: "13 min", "1 h 05 min", "2 d 3 h".
+
+    Minutes are whole and rounded up while time is left ("1 min" until the
+    very end, then "under 1 min"), so the text changes once a minute. Kept in
+    step with app.js's formatSpan (tests/e2e/test_countdown.py runs both).
+    """
     total = int(abs(seconds))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
+    if total < 60:
+        return "under 1 min"
+    minutes_total = -(-total // 60) if seconds > 0 else total // 60
+    days, rest = divmod(minutes_total, 1440)
+    hours, minutes = divmod(rest, 60)
     if days:
-        return f"{days}d {hours}h"
+        return f"{days} d {hours} h"
     if hours:
-        return f"{hours}h {minutes:02d}m"
-    return f"{minutes}:{secs:02d}"
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min"
 
 
 def clock_state(deadline: datetime, now: datetime, limit_minutes: int | None) -> tuple[str, str]:
@@ -65,13 +73,15 @@ def countdown_badge(
     if deadline_at is None:
         if clock_started_at is None:
             return mark_safe('<span class="countdown paused" title="Clock paused while waiting">‖ Paused</span>')
-        return mark_safe('<span class="countdown none">No deadline</span>')
+        # A running clock with no time criterion here: nothing to count down, so nothing to show.
+        return ""
     state, text = clock_state(deadline_at, now, limit_minutes)
     return format_html(
-        '<span class="countdown {}" data-deadline="{}"{}>{} {}</span>',
+        '<span class="countdown {}" data-deadline="{}"{} title="Next deadline: {}">{} {}</span>',
         state,
         deadline_at.isoformat(),
         format_html(' data-limit="{}"', limit_minutes * 60) if limit_minutes else "",
+        timezone.localtime(deadline_at).strftime("%b %d, %H:%M"),
         CLOCK_ICONS[state],
         text,
     )
@@ -146,10 +156,16 @@ _CARD_ESCALATE = (
     '<form class="card-escalate" method="get" action="{action}" hx-target="#dialog-slot" hx-swap="innerHTML">'
     "{buttons}</form>"
 )
-# The drawer opens only for tickets the user works; elsewhere the title is text,
-# not a link that would answer 404.
+# The drawer opens only for tickets the user may see (boards.permissions.can_view);
+# elsewhere the title is text, not a link that would answer 404, and the card
+# offers Follow, after which it opens.
 _CARD_TITLE_LINK = '<a class="card-title" id="title-{pk}" href="{url}" hx-get="{url}">{title}</a>'
 _CARD_TITLE_TEXT = '<span class="card-title" id="title-{pk}">{title}</span>'
+_CARD_FOLLOW = (
+    '<div class="card-actions"><form class="card-follow" method="post" action="{url}" hx-post="{url}" hx-swap="none">'
+    '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf_token}">'
+    '<input type="hidden" name="follow" value="1"><button type="submit" class="link">Follow</button></form></div>'
+)
 _CARD_BUTTON = '<button type="submit" formaction="{url}" hx-get="{url}">{label}</button>'
 _PRIORITY_BADGES: dict[int, str] = {}
 
@@ -178,6 +194,8 @@ def render_card(card, csrf_token: str, *, oob: bool = False) -> str:
             options=conditional_escape(card.column_options),
             escalate=escalate,
         )
+    elif not card.can_open and not card.done:
+        actions = _CARD_FOLLOW.format(url=escape(card.follow_url), csrf_token=escape(csrf_token))
     return mark_safe(
         _CARD.format(
             priority=int(card.priority),
@@ -185,11 +203,11 @@ def render_card(card, csrf_token: str, *, oob: bool = False) -> str:
             pk=int(card.pk),
             version=int(card.version),
             column_id=int(card.column_id),
-            draggable=' draggable="true"' if card.can_move else "",
+            draggable=' draggable="true"' if card.can_move else ' data-readonly="true"',
             oob=' hx-swap-oob="true"' if oob else "",
             priority_badge=badge,
             tier=int(card.tier),
-            title=(_CARD_TITLE_LINK if card.can_move else _CARD_TITLE_TEXT).format(
+            title=(_CARD_TITLE_LINK if card.can_open else _CARD_TITLE_TEXT).format(
                 pk=int(card.pk), url=escape(card.url), title=escape(card.title)
             ),
             client=escape(card.client or "No client"),

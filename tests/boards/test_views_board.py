@@ -79,7 +79,7 @@ def test_cards_are_ordered_by_priority_then_deadline(client, desk, tier1, ticket
 
 @pytest.mark.parametrize(
     ("minutes", "state", "text"),
-    [(10, "ok", "20:00 left"), (25, "warning", "5:00 left"), (31, "overdue", "Overdue by 1:00")],
+    [(10, "ok", "20 min left"), (25, "warning", "5 min left"), (31, "overdue", "Overdue by 1 min")],
 )
 def test_countdown_is_coloured_and_labelled_by_time_left(client, desk, tier1, ticket_factory, minutes, state, text):
     with time_machine.travel(NOW, tick=False):

@@ -220,7 +220,10 @@ def test_needs_onsite_fires_the_condition_and_the_card_leaves(client, desk, tier
     move = Move.objects.latest("pk")
     assert (move.criterion.name, move.actor) == ("Needs onsite visit", tier1)
     body = response.content.decode()
-    assert '<p class="message warning">' in body and "escalated to Support · New (tier 2): Needs onsite visit." in body
+    assert (
+        '<p class="message warning">' in body
+        and "escalated to Support · Scheduled / Onsite (tier 2): Needs onsite visit." in body
+    )
     columns = body.split('<div id="board-columns"')[1].split('<aside id="drawer"')[0]
     assert f'id="ticket-{ticket.pk}"' not in columns
     # Still hers, so the drawer shows where it went and the move that took it there.
