@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("profile/", include("api.profile_urls")),
     path("intake/", include("intake.urls")),
+    path("help/", include("requesters.urls")),
     path("", include("boards.urls")),
 ]
 

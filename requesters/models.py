@@ -36,6 +36,10 @@ def message_key(message_id: str) -> str:
     return key
 
 
+def new_status_key() -> str:
+    return secrets.token_hex(16)
+
+
 class ClientDomain(models.Model):
     """A mail domain of a client: a message from it opens a ticket for that client."""
 
@@ -141,7 +145,7 @@ class RequesterTicket(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     email = models.EmailField(help_text="The requester's address, in lower case.")
-    status_key = models.CharField(max_length=32, default=secrets.token_hex, editable=False)
+    status_key = models.CharField(max_length=32, default=new_status_key, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

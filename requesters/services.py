@@ -48,6 +48,7 @@ from .models import (
     RequesterNote,
     RequesterTicket,
     message_key,
+    new_status_key,
 )
 
 log = logging.getLogger(__name__)
@@ -125,9 +126,7 @@ def revoke_link(link: RequesterTicket, *, now: datetime | None = None) -> None:
 
 def renew_link(link: RequesterTicket) -> RequesterTicket:
     """A new status link: every older one stops working."""
-    import secrets
-
-    link.status_key = secrets.token_hex(16)
+    link.status_key = new_status_key()
     link.revoked_at = None
     link.save(update_fields=["status_key", "revoked_at"])
     return link
@@ -292,8 +291,8 @@ class Received:
     repeat: bool = False
 
 
-def _sender_over_limit(mailbox: Mailbox, sender: str, now: datetime) -> bool:
-    recent = InboundMessage.objects.filter(
+def _sender_over_limit(mailbox: Mailbox, sender: str, now: datetime, this: InboundMessage) -> bool:
+    recent = InboundMessage.objects.exclude(pk=this.pk).filter(
         mailbox=mailbox,
         sender=sender,
         received_at__gte=now - timedelta(hours=1),
@@ -367,7 +366,7 @@ def receive_message(mailbox: Mailbox, raw: bytes, *, now: datetime | None = None
         if parsed.automatic or parsed.sender in {a.lower() for a in desk_addresses}:
             record.outcome = Outcome.IGNORED
             record.reason = parsed.automatic or "sent by the desk itself"
-        elif _sender_over_limit(mailbox, parsed.sender, now):
+        elif _sender_over_limit(mailbox, parsed.sender, now, record):
             record.outcome = Outcome.LIMITED
             record.reason = f"more than {settings.REQUESTER_SENDER_LIMIT_PER_HOUR} messages from this sender in an hour"
             record.raw = raw
@@ -470,7 +469,8 @@ def queue_mail(
         {
             "ticket": ticket,
             "requester_name": ticket.requester_name,
-            "status_url": status_url(link),
+            # A revoked link stays revoked until someone at the desk issues a new one.
+            "status_url": "" if link.revoked else status_url(link),
             "note": note,
             "author": (note.author.get_full_name() or note.author.username) if note and note.author else "Switchback",
             **(context or {}),

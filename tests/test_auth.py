@@ -10,9 +10,19 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter, PathConverter, SlugConverter, StringConverter, UUIDConverter
 
-# Views that must answer a stranger: the login page itself, and the intake
-# endpoints monitoring posts to (they check the alert source's token instead).
-PUBLIC = {"login", "intake_alertmanager", "intake_events"}
+# Views that must answer a stranger: the login page itself, the intake
+# endpoints monitoring posts to (they check the alert source's token instead),
+# and the requester's request form and status page (opened by its signed link).
+PUBLIC = {
+    "login",
+    "intake_alertmanager",
+    "intake_events",
+    "request_form",
+    "request_sent",
+    "request_status",
+    "request_reply",
+    "request_solved",
+}
 # Namespaces with their own login (admin sends strangers to the same login flow).
 SKIPPED_NAMESPACES = {"admin"}
 
