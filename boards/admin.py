@@ -514,7 +514,7 @@ class TicketAdmin(admin.ModelAdmin):
         """Every word in the title, description, requester or client; "#42" or "42" also finds ticket #42.
 
         Written out rather than left to ``search_fields`` so PostgreSQL can serve
-        it from the trigram indexes (migration boards 0008): each text match is
+        it from the trigram indexes (migration boards 0009): each text match is
         ``UPPER(column) LIKE``, which those indexes answer, and the client match
         becomes a list of client ids, not an OR across a join (which would make
         the planner read the whole table).
