@@ -67,7 +67,11 @@ def request_form(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             board = data.get("board") or config.landing_board()
             upload = data.get("attachment")
-            parts = [Part(upload.name[:255], upload.content_type or "application/octet-stream", upload.read())]
+            parts = (
+                [Part(upload.name[:255], upload.content_type or "application/octet-stream", upload.read())]
+                if upload
+                else []
+            )
             services.open_request(
                 board=board,
                 channel=Channel.FORM,
@@ -75,7 +79,7 @@ def request_form(request: HttpRequest) -> HttpResponse:
                 email=data["email"],
                 subject=data["subject"],
                 text=data["description"],
-                attachments=parts if upload else [],
+                attachments=parts,
                 now=now,
             )
             return redirect("request_sent")
