@@ -910,8 +910,11 @@ def ticket_note(request: HttpRequest, pk: int) -> HttpResponse:
         )
         kind = "Internal note" if form.cleaned_data["internal"] else "Customer-visible note"
         messages.success(request, f"{kind} added to {ticket.number}.")
-    else:
-        messages.error(request, _first_error(form))
+        response = _after_action(request, ticket.pk, fallback_url=ticket.get_absolute_url())
+        # The browser keeps a typed note across drawer redraws, except the one that saved it.
+        response["X-Switchback-Note-Saved"] = str(ticket.pk)
+        return response
+    messages.error(request, _first_error(form))
     return _after_action(request, ticket.pk, fallback_url=ticket.get_absolute_url())
 
 

@@ -33,16 +33,21 @@
     return n < 10 ? "0" + n : String(n);
   }
 
+  // "13 min", "1 h 05 min", "2 d 3 h": words, never a clock time. Minutes
+  // round up while time is left. The same as board_tags.format_span
+  // (tests/e2e/test_countdown.py compares the two).
   function formatSpan(seconds) {
     var total = Math.floor(Math.abs(seconds));
-    var days = Math.floor(total / 86400);
-    var hours = Math.floor((total % 86400) / 3600);
-    var minutes = Math.floor((total % 3600) / 60);
-    var secs = total % 60;
-    if (days) return days + "d " + hours + "h";
-    if (hours) return hours + "h " + pad(minutes) + "m";
-    return minutes + ":" + pad(secs);
+    if (total < 60) return "under 1 min";
+    var minutesTotal = seconds > 0 ? Math.ceil(total / 60) : Math.floor(total / 60);
+    var days = Math.floor(minutesTotal / 1440);
+    var hours = Math.floor((minutesTotal % 1440) / 60);
+    var minutes = minutesTotal % 60;
+    if (days) return days + " d " + hours + " h";
+    if (hours) return hours + " h " + pad(minutes) + " min";
+    return minutes + " min";
   }
+  window.switchbackFormatSpan = formatSpan;
 
   function tick() {
     var now = Date.now() + skew;
@@ -188,6 +193,32 @@
     return node.closest("#board-columns section.column") || node.closest(".board-tabs a[data-board-slug]:not(.current)");
   }
 
+  // A card on a board the user doesn't work can't be dragged: say so at the
+  // first press-and-move on it, rather than leave the browser selecting text.
+  var readonlyPress = null;
+
+  document.addEventListener("pointerdown", function (e) {
+    var card = cardOf(e.target);
+    readonlyPress = card && card.getAttribute("data-readonly") === "true" && !e.target.closest("a, button, input, select, textarea") ? { x: e.clientX, y: e.clientY } : null;
+  });
+
+  document.addEventListener("pointermove", function (e) {
+    if (!readonlyPress || Math.abs(e.clientX - readonlyPress.x) + Math.abs(e.clientY - readonlyPress.y) < 6) return;
+    readonlyPress = null;
+    var cols = columnsEl();
+    showMessage((cols && cols.getAttribute("data-readonly-message")) || "You can't move this card.", "warning");
+    var note = document.getElementById("readonly-note");
+    if (note) {
+      note.classList.remove("flash");
+      void note.offsetWidth; // restart the animation
+      note.classList.add("flash");
+    }
+  });
+
+  document.addEventListener("pointerup", function () {
+    readonlyPress = null;
+  });
+
   document.addEventListener("dragstart", function (e) {
     var card = cardOf(e.target);
     if (!card || card.getAttribute("draggable") !== "true") return;
@@ -251,7 +282,7 @@
       var next = columns[index + (e.key === "ArrowRight" ? 1 : -1)];
       if (next) {
         moveToColumn(card, next);
-        card.focus();
+        card.focus({ preventScroll: false });
       }
     } else if (!e.shiftKey && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
       e.preventDefault();
@@ -259,15 +290,10 @@
       var target = cards[cards.indexOf(card) + (e.key === "ArrowDown" ? 1 : -1)];
       if (target) target.focus();
     } else if (!e.shiftKey && (e.key === "ArrowRight" || e.key === "ArrowLeft")) {
+      // Arrows alone never leave the card: jumping to another column's card
+      // looked like a move. Say how to move instead.
       e.preventDefault();
-      var step = e.key === "ArrowRight" ? 1 : -1;
-      for (var i = index + step; i >= 0 && i < columns.length; i += step) {
-        var first = columns[i].querySelector("article.card");
-        if (first) {
-          first.focus();
-          break;
-        }
-      }
+      if (card.getAttribute("draggable") === "true") showMessage("To move the card, hold Shift: Shift+" + (e.key === "ArrowRight" ? "→" : "←") + ".", "info");
     } else if (e.key === "Enter") {
       var link = card.querySelector("a.card-title");
       if (link) {
@@ -359,7 +385,13 @@
       if (!form.matches || !form.matches("form.card-move")) return;
       var card = cardOf(form);
       var section = document.querySelector('#board-columns section.column[data-column-id="' + form.elements.column.value + '"]');
-      if (card && section && section !== card.closest("section.column")) placeCard(card, section);
+      if (card && section && section !== card.closest("section.column")) {
+        // Moving the card's node drops the focus to <body>; keep it on the card
+        // (the select + Move path too), and again after the answer swaps it.
+        placeCard(card, section);
+        card.focus();
+        focusCardId = card.id;
+      }
     },
     true
   );
@@ -431,6 +463,7 @@
       return;
     }
     var target = e.detail.target;
+    if (target && target.id === "drawer") keepNote(xhr);
     if (target && target.id === "board-columns") {
       // A poll must not pull the card from under a drag or a move in flight;
       // the next poll (or the move's own answer) brings the change.
@@ -450,6 +483,7 @@
   document.addEventListener("htmx:oobBeforeSwap", function (e) {
     rememberFocus(e.detail.target);
     rememberScroll(e.detail.target);
+    if (e.detail.target && e.detail.target.id === "drawer") keepNote(e.detail.xhr);
   });
 
   function afterSwap(target) {
@@ -470,7 +504,9 @@
       restoreFocus(target);
       markOpenCard();
       tick();
+      checkDrawer();
     } else if (target.id === "drawer") {
+      restoreNote();
       markOpenCard();
       tick();
     } else if (target.id === "dialog-slot") {
@@ -507,7 +543,16 @@
             ? "Too many tries. Wait a few minutes and try again."
             : "Something went wrong (" + status + "). Reload the page and try again.";
     if (!shown) showMessage(text, "error");
-    if (e.detail.requestConfig && e.detail.requestConfig.verb !== "get") setTimeout(refreshColumnsNow, 0);
+    if (e.detail.requestConfig && e.detail.requestConfig.verb !== "get") {
+      setTimeout(refreshColumnsNow, 0);
+      // A write from the drawer refused (the ticket left the user's boards):
+      // redraw the drawer as it now is; a typed note is kept (keepNote).
+      var elt = e.detail.elt;
+      if (elt && elt.closest && elt.closest("#drawer") && !elt.closest(".drawer-page")) {
+        keepNote(null);
+        refreshDrawer();
+      }
+    }
   });
 
   document.addEventListener("htmx:sendError", function (e) {
@@ -522,6 +567,104 @@
     p.className = "message " + kind;
     p.textContent = text;
     box.replaceChildren(p);
+    scheduleDismiss();
+  }
+
+  // --- Messages: success and info fade after a few seconds; warnings and
+  // errors stay until clicked (they say something went differently). -------
+
+  var MESSAGE_MS = 6000;
+
+  function scheduleDismiss() {
+    var items = document.querySelectorAll("#messages .message:not([data-timed])");
+    for (var i = 0; i < items.length; i++) {
+      var item = items[i];
+      item.setAttribute("data-timed", "1");
+      item.setAttribute("title", "Click to dismiss");
+      if (item.classList.contains("success") || item.classList.contains("info")) {
+        setTimeout(item.remove.bind(item), MESSAGE_MS);
+      }
+    }
+  }
+
+  // --- A drawer that went stale, and the note being typed in it -------------------
+  // When the board shows that the drawer's ticket changed (moved by a
+  // colleague or the scheduler, or gone from the board), the drawer redraws
+  // itself. Whatever was typed in its note survives any redraw: put back in
+  // the new note box, or, when the user can no longer add notes (the ticket
+  // left their boards), kept in a box to copy, with the reason.
+
+  var keptNote = null; // {ticket: id, text: "..."}
+
+  function drawerNoteText() {
+    var box = document.querySelector("#drawer textarea[name=body]");
+    return box ? box.value : "";
+  }
+
+  function keepNote(xhr) {
+    var id = drawerTicketId();
+    var text = drawerNoteText();
+    var saved = xhr && xhr.getResponseHeader && xhr.getResponseHeader("X-Switchback-Note-Saved");
+    if (id && text.trim() && !saved) keptNote = { ticket: id, text: text };
+    else if (saved) keptNote = null;
+  }
+
+  function restoreNote() {
+    if (!keptNote) return;
+    var drawer = document.getElementById("drawer");
+    if (!drawer || drawer.classList.contains("drawer-page")) return;
+    var box = drawer.querySelector("textarea[name=body]");
+    if (box && drawerTicketId() === keptNote.ticket) {
+      if (!box.value) box.value = keptNote.text;
+      keptNote = null;
+      return;
+    }
+    var kept = document.createElement("div");
+    kept.className = "kept-note";
+    kept.setAttribute("role", "alert");
+    var p = document.createElement("p");
+    p.textContent = "Your note on #" + keptNote.ticket + " was not added: the ticket is no longer on a board you work. Copy it before you close this.";
+    var area = document.createElement("textarea");
+    area.readOnly = true;
+    area.rows = 4;
+    area.value = keptNote.text;
+    kept.append(p, area);
+    var body = drawer.querySelector(".drawer-body");
+    if (body) body.insertBefore(kept, body.children[1] || null);
+    else {
+      var wrap = document.createElement("div");
+      wrap.className = "drawer-body";
+      var head = document.createElement("header");
+      head.className = "drawer-head";
+      var close = document.createElement("a");
+      close.className = "drawer-close";
+      close.href = location.pathname;
+      close.setAttribute("data-drawer-close", "");
+      close.setAttribute("aria-label", "Close");
+      close.textContent = "✕";
+      head.append(close);
+      wrap.append(head, kept);
+      drawer.replaceChildren(wrap);
+    }
+    keptNote = null;
+  }
+
+  function refreshDrawer() {
+    var id = drawerTicketId();
+    if (!id || !window.htmx) return;
+    var drawer = document.getElementById("drawer");
+    if (drawer.classList.contains("drawer-page")) return;
+    var body = drawer.querySelector(".drawer-body[data-url]");
+    if (body) htmx.ajax("GET", body.getAttribute("data-url"), { target: "#drawer", swap: "innerHTML" });
+  }
+
+  // After the board redraws: is the open drawer's ticket still as the drawer shows it?
+  function checkDrawer() {
+    var body = document.querySelector("#drawer:not(.drawer-page) .drawer-body[data-ticket-id]");
+    var cols = columnsEl();
+    if (!body || !cols) return;
+    var card = document.getElementById("ticket-" + body.getAttribute("data-ticket-id"));
+    if (!card || card.getAttribute("data-version") !== body.getAttribute("data-version")) refreshDrawer();
   }
 
   // --- Filters: apply as soon as a box or select changes ------------------------------
@@ -536,6 +679,8 @@
   readSkew();
   tick();
   markOpenCard();
+  scheduleDismiss();
+  document.addEventListener("htmx:afterSettle", scheduleDismiss);
   showDialog(); // a dialog page rendered by the server
   setInterval(tick, 1000);
 })();

@@ -35,8 +35,11 @@ def test_escalating_with_needs_onsite_visit_sends_the_ticket_to_support(page, li
 
     expect(page.locator(f"#board-columns #ticket-{ticket.pk}")).to_have_count(0)
     expect(page.locator("#messages")).to_contain_text("Support")
-    moved = Ticket.objects.select_related("board").get(pk=ticket.pk)
+    moved = Ticket.objects.select_related("board", "column").get(pk=ticket.pk)
     assert (moved.board.slug, moved.tier) == ("support", 2)
+    # Issue 9 (6): the criterion marks the ticket and it lands where onsite work is planned.
+    assert moved.needs_onsite
+    assert moved.column.name == "Scheduled / Onsite"
     move = Move.objects.filter(ticket=ticket).latest("pk")
     assert (move.criterion.name, move.actor.username) == ("Needs onsite visit", "alex")
     assert move.note == "Router is dead; needs a swap on site."
@@ -44,7 +47,7 @@ def test_escalating_with_needs_onsite_visit_sends_the_ticket_to_support(page, li
     page.locator('nav.board-tabs a[data-board-slug="support"]').click()
     expect(page).to_have_url(re.compile(r"/boards/support/"))
     page.wait_for_load_state()  # htmx has wired the card links before we click one
-    arrived = column(page, "New").locator(f"#ticket-{ticket.pk}")
+    arrived = column(page, "Scheduled / Onsite").locator(f"#ticket-{ticket.pk}")
     expect(arrived).to_be_visible()
     expect(arrived).to_contain_text("T2")
     # From Support it can come back down.
@@ -56,6 +59,9 @@ def test_escalating_with_needs_onsite_visit_sends_the_ticket_to_support(page, li
     entry = drawer.locator("ol.timeline > li").filter(has_text=ONSITE)
     expect(entry).to_have_count(1)
     expect(entry).to_contain_text("Alex Both-Boards")
+    expect(drawer.locator(".badges .badge.onsite")).to_be_visible()
+    drawer.get_by_text("Assign, tier and facts").click()
+    expect(drawer.get_by_label("Needs an onsite visit")).to_be_checked()
 
 
 def test_the_dialog_says_so_when_no_criterion_applies(page, live_server, desk, both, ticket_factory):
