@@ -163,6 +163,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--keep", action="store_true", help=f"keep {DATABASE} afterwards, to look at plans")
     args = parser.parse_args()
 
     import django
@@ -241,7 +242,7 @@ def main() -> int:
             plan = " / ".join(row[0].strip() for row in cursor.fetchall()[:3])
         print(f"  {'open and overdue per board':<34} {ms:8.1f} ms  plan: {plan}")
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=args.keep)
         test_settings.pop("NAME", None)
         teardown_test_environment()
     return 0
