@@ -13,7 +13,8 @@ in time order, through the routing service (the scheduler's moves by a real swee
   back to Triage at +120 (a 5-minute note by Tess at +130), resolved at +150.
 - B: Triage T0+5, In progress +15, resolved +25: never left its first board.
 - D: opened on NOC at T0+30 needing onsite: the condition moves it at once to
-  Support; "Onsite complete" back to NOC at +100; resolved at +110.
+  Support's Scheduled / Onsite (a waiting column: its clock stays paused there);
+  "Onsite complete" back to NOC at +100; resolved at +110.
 - F: Triage T0+300, waiting from +310, still waiting now (open at the end).
 - H: 3 March 09:00 on Triage; by hand to Support +10, Onsite complete to NOC +20,
   User-facing follow-up to Triage +30 (its third board move), resolved +40.
@@ -207,10 +208,11 @@ def test_time_on_board_counts_waiting_as_paused_and_leaves_open_tickets_out(hist
     # Per ticket resolved in the period (active, wall) in minutes:
     # Triage: A (10 + 20 + 30 = 60 active; 60 + 30 = 90 wall), B (20, 20), H (10 + 10, 10 + 10)
     #   active [20, 20, 60]: median 20, p90 = 20 + 0.8 × 40 = 52; wall [20, 20, 90]: 20, 20 + 0.8 × 70 = 76
-    # Support: A (60, 60), D (70, 70), H (10, 10): median 60, p90 = 60 + 0.8 × 10 = 68
+    # Support: A (60, 60), D (0, 70: it waited in Scheduled / Onsite), H (10, 10):
+    #   active [0, 10, 60]: median 10, p90 = 10 + 0.8 × 50 = 50; wall [10, 60, 70]: 60, 60 + 0.8 × 10 = 68
     # NOC: D (0 on arrival + 10 after coming back), H (10): median 10, p90 10
     assert rows["Triage"][1:] == [3, 20.0, 52.0, 20.0, 76.0]
-    assert rows["Support"][1:] == [3, 60.0, 68.0, 60.0, 68.0]
+    assert rows["Support"][1:] == [3, 10.0, 50.0, 60.0, 68.0]
     assert rows["NOC"][1:] == [2, 10.0, 10.0, 10.0, 10.0]
     # Opened before 4 March and not resolved by then: C and F.
     assert "2 tickets still open at the end of the period are not counted" in table(result, "time-on-board").definition
