@@ -46,7 +46,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 
 from django.db import connection, transaction
@@ -58,7 +58,10 @@ from django.utils import timezone
 from boards.models import Board, Column, Note, Technician, Ticket
 from routing.models import ROUTING_MOVE, Criterion, Direction, Move
 
+from .facts import STEP_COLUMNS, Coverage, board_time_ctes, cohort_cte, note_position_sql, path_ctes
+from .models import BoardTime, NotePosition, RoutingStep, TicketFact
 from .period import FlowQuery
+from .sql import _datetime_converter, _epoch, _fetch, _param, _postgres, _routing_sql, _table
 
 DAY = 86400  # seconds
 STALE_LIST = 20  # idle tickets listed (the count covers all of them)
@@ -71,66 +74,12 @@ TICKET_LIST = 10  # tickets listed under wasted escalations and bounces (the CSV
 ROUTING = ROUTING_MOVE
 
 
-def _routing_sql(alias: str) -> str:
-    a = alias
-    return (
-        f"({a}.from_board_id < {a}.to_board_id OR {a}.from_board_id > {a}.to_board_id "
-        f"OR {a}.from_tier < {a}.to_tier OR {a}.from_tier > {a}.to_tier)"
-    )
-
-
-def _board_change_sql(alias: str) -> str:
-    return f"({alias}.from_board_id < {alias}.to_board_id OR {alias}.from_board_id > {alias}.to_board_id)"
-
-
-def _moves_of(outer: str, alias: str, columns: str, condition: str) -> str:
-    """A FROM-clause piece joining each row of ``outer`` (which has a ``ticket_id``) to that ticket's moves.
-
-    On PostgreSQL a LATERAL subquery, kept from being flattened by OFFSET 0, so
-    that each ticket's moves are read through its index (the partial indexes'
-    ``ticket_id`` key) instead of a hash join over the whole log: the planner
-    cannot estimate how few rows the partial condition keeps (a comparison
-    between two columns) and would otherwise scan the lot. SQLite nests loops anyway.
-    """
-    m = _table(Move)
-    if _postgres():
-        return (
-            f"CROSS JOIN LATERAL (SELECT {columns} FROM {m} {alias} "
-            f"WHERE {alias}.ticket_id = {outer}.ticket_id AND {condition} OFFSET 0) {alias}"
-        )
-    return f"JOIN {m} {alias} ON {alias}.ticket_id = {outer}.ticket_id AND {condition}"
-
-
-# What each per-ticket read takes from a move: only columns the index it uses holds (index-only scans).
-BOARD_MOVE_COLUMNS = "b.ticket_id, b.from_board_id, b.to_board_id, b.direction, b.criterion_id, b.created_at"
-PATH_COLUMNS = (
-    "p.ticket_id, p.from_board_id, p.to_board_id, p.from_tier, p.to_tier, p.direction, p.criterion_id, p.created_at"
-)
-TIMELINE_COLUMNS = "m.ticket_id, m.from_board_id, m.to_board_id, m.from_column_id, m.to_column_id, m.created_at"
 WHO = ("scheduler", "condition", "person")
 WHO_LABEL = {"scheduler": "the scheduler", "condition": "a condition", "person": "a person"}
 DIRECTIONS = (Direction.ESCALATE, Direction.DE_ESCALATE, Direction.TRANSFER)
 
 
 # --- Small helpers -------------------------------------------------------------
-
-
-def _postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _epoch(expr: str) -> str:
-    """Seconds since 1970 of a datetime column, in this engine's SQL."""
-    if _postgres():
-        return f"date_part('epoch', {expr})"  # double precision (EXTRACT gives numeric: slower to sum)
-    return f"((julianday({expr}) - 2440587.5) * 86400.0)"
-
-
-def _duration_seconds(expr: str) -> str:
-    """Seconds of a DurationField column (an interval on PostgreSQL, microseconds on SQLite)."""
-    if _postgres():
-        return f"date_part('epoch', {expr})"
-    return f"({expr} / 1000000.0)"
 
 
 @contextmanager
@@ -149,21 +98,6 @@ def read_only_fast():
                 # Room to group a month of per-ticket times in memory rather than on disk.
                 cursor.execute("SET LOCAL work_mem = '32MB'")
         yield
-
-
-def _param(value: datetime):
-    """A datetime as a raw-SQL parameter (SQLite stores naive UTC text)."""
-    return connection.ops.adapt_datetimefield_value(value)
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _fetch(sql: str, params) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def percentile_cont(values: list[float], fraction: float) -> float | None:
@@ -259,6 +193,11 @@ class _Reads:
     @cached_property
     def criteria(self) -> dict[int, Criterion]:
         return {c.pk: c for c in Criterion.objects.order_by("position", "pk")}
+
+    @cached_property
+    def coverage(self) -> Coverage:
+        """How far the precomputed facts go (flow.facts): one query per request."""
+        return Coverage.read()
 
     @cached_property
     def running_columns(self) -> list[int]:
@@ -370,21 +309,6 @@ class _Reads:
         }
 
 
-def _datetime_converter() -> Callable:
-    """Raw SQL gives SQLite datetimes as text; make them aware datetimes like the ORM would."""
-    if _postgres():
-        return lambda value: value
-    from django.utils.dateparse import parse_datetime
-
-    def convert(value):
-        if value is None:
-            return value
-        parsed = value if isinstance(value, datetime) else parse_datetime(value)
-        return parsed.replace(tzinfo=UTC) if timezone.is_naive(parsed) else parsed
-
-    return convert
-
-
 def _cohort_sql(reads: _Reads) -> tuple[str, list]:
     """Tickets resolved in the period (their latest ``resolved_at``), in one statement.
 
@@ -392,32 +316,40 @@ def _cohort_sql(reads: _Reads) -> tuple[str, list]:
     resolved at, count). The first board is where the ticket's first board move
     left from or, with none, the board it is on.
 
-    Rows tagged ``t``: time on each board, per (ticket, board). A ticket that
-    never changed board spent its life on it: active time is the clock it banked
-    (``Ticket.active_time``), wall time resolution minus opening. For the others
-    every move adds or takes away its moment, so that the sums come to the time
-    between arriving and leaving: leaving a board adds the move's time to that
-    board's wall time and arriving subtracts it, the last board is left at
-    ``resolved_at``; leaving a running column adds the time to active time and
-    entering one subtracts it. No ordering and no window over the log: one
-    index-only read of each such ticket's moves (move_ticket_timeline_idx).
-    On PostgreSQL the percentiles are taken here; SQLite returns the values.
+    Rows tagged ``t``: time on each board, per (ticket, board): see
+    ``flow.facts.board_time_ctes``. Tickets the facts cover are read from
+    them (flow_ticketfact, flow_boardtime); the others (``live``) go through
+    the same definitions over their raw moves. On PostgreSQL the percentiles
+    are taken here; SQLite returns the values.
     """
-    m, t = _table(Move), _table(Ticket)
-    # The columns where the clock runs, as literal ids (a handful): no join per move.
-    running = ", ".join(str(pk) for pk in reads.running_columns) or "NULL"
-    at = _epoch("mv.created_at")
-    # The moves that change a sum: arrivals, departures, and column moves that start or stop the clock
-    # (a move between two running columns, or two paused ones, adds and takes away the same moment).
-    before_last_arrival = (
-        f"m.created_at <= k.entered_board_at AND (m.from_board_id IS NULL OR m.from_board_id <> m.to_board_id "
-        f"OR (m.from_column_id IN ({running})) <> (m.to_column_id IN ({running})))"
+    cover = reads.coverage
+    tf, bt = _table(TicketFact), _table(BoardTime)
+    period = [_param(reads.start), _param(reads.end)]
+    ctes, params = [], []
+    if cover.built:
+        live, live_params = cover.live_cte()
+        ctes.append(live)
+        params += live_params
+    ctes.append(cohort_cte(f"t.resolved_at >= %s AND t.resolved_at < %s AND {cover.is_live('t.id')}"))
+    params += period
+    ctes.append(board_time_ctes(reads.running_columns))
+    ctes.append(
+        f"""firsts AS (
+            SELECT first_from, board_id, tier FROM cohort
+            UNION ALL
+            SELECT f.first_from, f.board_id, f.tier FROM {tf} f
+             WHERE f.resolved_at >= %s AND f.resolved_at < %s AND {cover.is_covered("f.ticket_id")}
+        ), times AS (
+            SELECT board_id, active, wall FROM per_ticket
+            UNION ALL
+            SELECT b.board_id, b.active_seconds, b.wall_seconds FROM {bt} b
+             WHERE b.resolved_at >= %s AND b.resolved_at < %s AND {cover.is_covered("b.ticket_id")}
+        )"""
     )
-    params: list = [_param(reads.start), _param(reads.end)]
+    params += period + period
     where = ""
     if reads.board_id is not None:
         where = "WHERE board_id = %s"
-        params.append(reads.board_id)
     if _postgres():
         times = f"""
             SELECT 't', board_id, COUNT(*),
@@ -425,54 +357,16 @@ def _cohort_sql(reads: _Reads) -> tuple[str, list]:
                    PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY active),
                    PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY wall),
                    PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY wall)
-              FROM per_ticket {where} GROUP BY board_id"""
+              FROM times {where} GROUP BY board_id"""
     else:
-        times = f"SELECT 't', board_id, NULL, active, wall, NULL, NULL FROM per_ticket {where}"
+        times = f"SELECT 't', board_id, NULL, active, wall, NULL, NULL FROM times {where}"
+    if reads.board_id is not None:
+        params.append(reads.board_id)
     sql = f"""
-        WITH cohort AS (
-            SELECT t.id AS ticket_id, t.board_id, t.tier, t.active_time, t.created_at, t.resolved_at,
-                   t.entered_board_at,
-                   (SELECT b.from_board_id FROM {m} b
-                     WHERE b.ticket_id = t.id AND {_board_change_sql("b")}
-                     ORDER BY b.created_at LIMIT 1) AS first_from
-              FROM {t} t
-             WHERE t.resolved_at >= %s AND t.resolved_at < %s
-        ), moved AS (
-            SELECT ticket_id, board_id, entered_board_at FROM cohort WHERE first_from IS NOT NULL
-        ), mv AS (
-            SELECT m.ticket_id, m.from_board_id, m.to_board_id, m.from_column_id, m.to_column_id, m.created_at,
-                   k.board_id AS last_board, k.entered_board_at AS last_arrival
-              FROM moved k {_moves_of("k", "m", TIMELINE_COLUMNS, before_last_arrival)}
-        ), signed AS (
-            -- Arriving (or a move within one board): the to-board's row, when it changes a clock.
-            -- Not the arrival on the last board: that stay comes from the ticket's own clock, below.
-            SELECT mv.ticket_id, mv.to_board_id AS board_id,
-                   (CASE WHEN mv.from_board_id = mv.to_board_id AND mv.from_column_id IN ({running})
-                         THEN {at} ELSE 0 END)
-                   - (CASE WHEN mv.to_column_id IN ({running}) THEN {at} ELSE 0 END) AS active,
-                   CASE WHEN mv.from_board_id = mv.to_board_id THEN 0 ELSE -{at} END AS wall
-              FROM mv
-             WHERE NOT (mv.created_at = mv.last_arrival AND mv.to_board_id = mv.last_board)
-            UNION ALL
-            -- Leaving a board: its row
-            SELECT mv.ticket_id, mv.from_board_id,
-                   CASE WHEN mv.from_column_id IN ({running}) THEN {at} ELSE 0 END, {at}
-              FROM mv
-             WHERE mv.from_board_id <> mv.to_board_id
-            UNION ALL
-            -- The last stay: the clock the ticket banked there, and arrival to resolution.
-            SELECT ticket_id, board_id, {_duration_seconds("active_time")},
-                   {_epoch("resolved_at")} - {_epoch("entered_board_at")}
-              FROM cohort WHERE first_from IS NOT NULL
-        ), per_ticket AS (
-            SELECT board_id, SUM(active) AS active, SUM(wall) AS wall FROM signed GROUP BY ticket_id, board_id
-            UNION ALL
-            SELECT board_id, {_duration_seconds("active_time")}, {_epoch("resolved_at")} - {_epoch("created_at")}
-              FROM cohort WHERE first_from IS NULL
-        )
+        WITH {", ".join(ctes)}
         SELECT 'f', COALESCE(first_from, board_id), CASE WHEN first_from IS NULL THEN 1 ELSE 0 END,
                board_id, tier, COUNT(*), NULL
-          FROM cohort
+          FROM firsts
          GROUP BY COALESCE(first_from, board_id), CASE WHEN first_from IS NULL THEN 1 ELSE 0 END, board_id, tier
         UNION ALL
         {times}
@@ -483,18 +377,18 @@ def _cohort_sql(reads: _Reads) -> tuple[str, list]:
 def _paths_sql(reads: _Reads) -> tuple[str, list]:
     """One statement over the paths of the tickets that made a routing move in the period.
 
-    ``path`` is every routing move of those tickets (their whole life, through
-    move_routing_ticket_idx), with two windows: over the ticket's board moves
-    (their number, and the previous one) and over all its routing moves (the
-    next one). Ordered by time alone (the index's order): one ticket's moves are
-    made one at a time under its row lock. Rows tagged:
+    ``w`` holds the period's steps (see ``flow.facts.path_ctes``): each routing
+    move with the ticket's previous board move and next routing move. Tickets
+    the facts cover are read from flow_routingstep; the others (``live``) go
+    through the same definition over their raw moves. Rows tagged:
 
     - ``b``: a bouncing ticket (see ``bounces_found``),
     - ``w``: a wasted escalation (see ``wasted_escalations``), with the minutes
       of the ticket's notes written between the escalation and the return,
     - ``c``: per criterion, its moves that came straight back (see ``came_back``).
     """
-    m, n, cr = _table(Move), _table(Note), _table(Criterion)
+    m, n, cr, rs = _table(Move), _table(Note), _table(Criterion), _table(RoutingStep)
+    cover = reads.coverage
     period = "w.created_at >= %s AND w.created_at < %s"
     window = [_param(reads.start), _param(reads.end)]
     board, board_params = "", []
@@ -502,25 +396,30 @@ def _paths_sql(reads: _Reads) -> tuple[str, list]:
         board = "AND (w.from_board_id = %s OR w.to_board_id = %s)"
         board_params = [reads.board_id, reads.board_id]
     elapsed = f"{_epoch('w.created_at')} - {_epoch('w.prev_at')}"
-    sql = f"""
-        WITH touched AS (
+    ctes, params = [], []
+    if cover.built:
+        live, live_params = cover.live_cte()
+        ctes.append(live)
+        params += live_params
+    ctes.append(
+        f"""touched AS (
             SELECT DISTINCT r.ticket_id FROM {m} r
-             WHERE {_routing_sql("r")} AND r.created_at >= %s AND r.created_at < %s
-        ), path AS (
-            SELECT p.ticket_id, p.from_board_id, p.to_board_id, p.from_tier, p.to_tier, p.direction,
-                   p.criterion_id, p.created_at, CASE WHEN {_board_change_sql("p")} THEN 1 ELSE 0 END AS bc
-              FROM touched t {_moves_of("t", "p", PATH_COLUMNS, _routing_sql("p"))}
-        ), w AS (
-            SELECT path.*,
-                   ROW_NUMBER() OVER bw AS n, LAG(from_board_id) OVER bw AS prev_from,
-                   LAG(direction) OVER bw AS prev_dir, LAG(criterion_id) OVER bw AS prev_crit,
-                   LAG(created_at) OVER bw AS prev_at,
-                   LEAD(to_board_id) OVER aw AS next_board, LEAD(to_tier) OVER aw AS next_tier,
-                   LEAD(created_at) OVER aw AS next_at
-              FROM path
-            WINDOW bw AS (PARTITION BY ticket_id, bc ORDER BY created_at),
-                   aw AS (PARTITION BY ticket_id ORDER BY created_at)
-        )
+             WHERE {_routing_sql("r")} AND r.created_at >= %s AND r.created_at < %s AND {cover.is_live("r.ticket_id")}
+        )"""
+    )
+    params += window
+    ctes.append(path_ctes())
+    ctes.append(
+        f"""w AS (
+            SELECT {STEP_COLUMNS} FROM steps
+            UNION ALL
+            SELECT {STEP_COLUMNS} FROM {rs} s
+             WHERE s.created_at >= %s AND s.created_at < %s AND {cover.is_covered("s.ticket_id")}
+        )"""
+    )
+    params += window
+    sql = f"""
+        WITH {", ".join(ctes)}
         SELECT 'b' AS kind, w.ticket_id AS id, MAX(w.n) AS i1,
                MAX(CASE WHEN w.to_board_id = w.prev_from AND {elapsed} <= {DAY} THEN 1 ELSE 0 END) AS i2,
                NULL AS i3, NULL AS i4, NULL AS i5, MAX(w.created_at) AS t1, NULL AS t2
@@ -555,7 +454,7 @@ def _paths_sql(reads: _Reads) -> tuple[str, list]:
               FROM ({sql}) u
         ) x {limit}
     """
-    params = [*window, *window, *board_params, *window, *board_params, *window, *board_params]
+    params += [*window, *board_params, *window, *board_params, *window, *board_params]
     return sql, params
 
 
@@ -940,24 +839,39 @@ def breaches(reads: _Reads) -> Table:
 
 def minutes_by_position(reads: _Reads) -> dict[tuple[int, int], int]:
     """Minutes logged in notes written in the period, per the (board, tier) the ticket stood at
-    when the note was written (its latest move at or before the note)."""
-    m, n = _table(Move), _table(Note)
-    if _postgres():
-        position = f"""CROSS JOIN LATERAL (
-                SELECT l.to_board_id, l.to_tier FROM {m} l
-                 WHERE l.ticket_id = n.ticket_id AND l.created_at <= n.created_at
-                 ORDER BY l.created_at DESC LIMIT 1) p"""
-    else:
-        position = f"""JOIN {m} p ON p.id = (
-                SELECT l.id FROM {m} l WHERE l.ticket_id = n.ticket_id AND l.created_at <= n.created_at
-                 ORDER BY l.created_at DESC, l.id DESC LIMIT 1)"""
-    sql = f"""
-        SELECT p.to_board_id, p.to_tier, SUM(n.minutes_worked)
-          FROM {n} n {position}
-         WHERE n.created_at >= %s AND n.created_at < %s AND n.minutes_worked > 0
-         GROUP BY p.to_board_id, p.to_tier
+    when the note was written (its latest move at or before the note: ``flow.facts.note_position_sql``).
+
+    Notes the facts placed are read from flow_noteposition, their minutes from
+    the note itself; newer notes, and notes of tickets moved since (``live``),
+    are placed here from the raw moves.
     """
-    return {(b, t): int(minutes) for b, t, minutes in _fetch(sql, [_param(reads.start), _param(reads.end)])}
+    cover = reads.coverage
+    n, np_ = _table(Note), _table(NotePosition)
+    period = [_param(reads.start), _param(reads.end)]
+    in_period = "n.created_at >= %s AND n.created_at < %s AND n.minutes_worked > 0"
+    if not cover.built:
+        sql = f"SELECT x.to_board_id, x.to_tier, SUM(x.minutes_worked) FROM ({note_position_sql(in_period)}) x "
+        sql += "GROUP BY x.to_board_id, x.to_tier"
+        params = period
+    else:
+        live, live_params = cover.live_cte()
+        fresh = note_position_sql(f"{in_period} AND n.id > %s")
+        moved = note_position_sql(f"{in_period} AND n.ticket_id IN (SELECT ticket_id FROM live) AND n.id <= %s")
+        sql = f"""
+            WITH {live}
+            SELECT x.to_board_id, x.to_tier, SUM(x.minutes_worked) FROM (
+                SELECT to_board_id, to_tier, minutes_worked FROM ({fresh}) a
+                UNION ALL
+                SELECT to_board_id, to_tier, minutes_worked FROM ({moved}) b
+                UNION ALL
+                SELECT p.board_id, p.tier, n.minutes_worked FROM {np_} p JOIN {n} n ON n.id = p.note_id
+                 WHERE p.created_at >= %s AND p.created_at < %s AND p.note_id <= %s AND n.minutes_worked > 0
+                   AND {cover.is_covered("p.ticket_id")}
+            ) x GROUP BY x.to_board_id, x.to_tier
+        """
+        nt = cover.notes_through
+        params = [*live_params, *period, nt, *period, nt, *period, nt]
+    return {(b, t): int(minutes) for b, t, minutes in _fetch(sql, params)}
 
 
 def load(reads: _Reads) -> Table:
