@@ -28,7 +28,7 @@ TECHNICIAN_PERMISSIONS = [
 ]
 
 # Managers run the desk: everything on boards and criteria; moves stay read-only.
-MANAGER_APPS = ("boards", "routing", "intake")
+MANAGER_APPS = ("boards", "routing", "intake", "requesters")
 # Alerts are written by the intake endpoints alone; managers edit alert sources.
 MANAGER_EXCLUDED = {
     "routing.add_move",
@@ -37,6 +37,13 @@ MANAGER_EXCLUDED = {
     "intake.add_alert",
     "intake.change_alert",
     "intake.delete_alert",
+    # Mail in and out is written by the poll and the outbox alone (requesters.admin).
+    "requesters.add_inboundmessage",
+    "requesters.change_inboundmessage",
+    "requesters.add_unreadablemessage",
+    "requesters.change_unreadablemessage",
+    "requesters.add_outboundmessage",
+    "requesters.add_requesterticket",
 }
 # People: managers add and edit accounts (deactivate rather than delete, so a
 # Move's actor is never lost) and may see the groups, but not redefine them.

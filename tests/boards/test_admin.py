@@ -10,11 +10,12 @@ from django.urls import reverse
 
 from boards.models import Client, Column, Note, Ticket
 from intake.models import Alert
+from requesters.models import InboundMessage, OutboundMessage, RequesterTicket, UnreadableMessage
 from routing.models import Move
 from tests.factories import PASSWORD, make_user
 
 # Models a manager may list but never add through admin (login lockouts: helpdesk/admin.py).
-NO_ADD = {Move, Group, AccessAttempt, Alert}
+NO_ADD = {Move, Group, AccessAttempt, Alert, InboundMessage, UnreadableMessage, OutboundMessage, RequesterTicket}
 
 
 def _url(model, view: str, *args) -> str:
