@@ -456,6 +456,7 @@
       window.location.reload();
       return;
     }
+    if (e.detail.target && e.detail.target.id === "drawer") keepNote();
     if (xhr && xhr.status >= 400 && xhr.getResponseHeader("X-Switchback-Error") === "inline") {
       // The server's own words for an error (helpdesk/errors.py), already
       // aimed at the drawer or the message bar: show them in place.
@@ -463,7 +464,6 @@
       return;
     }
     var target = e.detail.target;
-    if (target && target.id === "drawer") keepNote(xhr);
     if (target && target.id === "board-columns") {
       // A poll must not pull the card from under a drag or a move in flight;
       // the next poll (or the move's own answer) brings the change.
@@ -483,7 +483,7 @@
   document.addEventListener("htmx:oobBeforeSwap", function (e) {
     rememberFocus(e.detail.target);
     rememberScroll(e.detail.target);
-    if (e.detail.target && e.detail.target.id === "drawer") keepNote(e.detail.xhr);
+    if (e.detail.target && e.detail.target.id === "drawer") keepNote();
   });
 
   function afterSwap(target) {
@@ -549,7 +549,7 @@
       // redraw the drawer as it now is; a typed note is kept (keepNote).
       var elt = e.detail.elt;
       if (elt && elt.closest && elt.closest("#drawer") && !elt.closest(".drawer-page")) {
-        keepNote(null);
+        keepNote();
         refreshDrawer();
       }
     }
@@ -601,10 +601,17 @@
     return box ? box.value : "";
   }
 
-  function keepNote(xhr) {
+  var answerSavedNote = false; // the response being handled is the one that saved the note
+
+  document.addEventListener("htmx:beforeOnLoad", function (e) {
+    var xhr = e.detail.xhr;
+    answerSavedNote = !!(xhr && xhr.getResponseHeader("X-Switchback-Note-Saved"));
+  });
+
+  function keepNote() {
     var id = drawerTicketId();
     var text = drawerNoteText();
-    var saved = xhr && xhr.getResponseHeader && xhr.getResponseHeader("X-Switchback-Note-Saved");
+    var saved = answerSavedNote;
     if (id && text.trim() && !saved) keptNote = { ticket: id, text: text };
     else if (saved) keptNote = null;
   }
