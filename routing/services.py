@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Value
 from django.utils import timezone
@@ -486,6 +487,58 @@ def open_ticket(ticket: Ticket, *, actor, now: datetime | None = None, notify: b
         touch_boards([ticket.board_id])
         fire_conditions(ticket, actor=actor, now=now, notify=notify)
     return ticket
+
+
+# Conditions a ticket's own row can make true. A ticket's required skills are
+# many-to-many, added after the ticket exists, so a missing skill can only
+# come true later (``facts_changed``), never at opening.
+ROW_CONDITIONS = (Criterion.Condition.NEEDS_ONSITE,)
+
+
+def open_tickets(tickets: Iterable[Ticket], *, actor, now: datetime | None = None, notify: bool = True) -> list[Ticket]:
+    """``open_ticket`` for many new (unsaved) tickets at once, set-based.
+
+    1. Each ticket gets its board's entry column (one read per board) unless
+       it has a column, then the same clock and deadline as ``open_ticket``.
+    2. One INSERT writes the tickets, one their opening Moves, one statement
+       bumps the boards.
+    3. The condition criteria are read once. The rare ticket that already
+       meets one goes through ``fire_conditions``, which moves it through the
+       door, as ``open_ticket`` would.
+
+    All in one transaction: every ticket is opened, or (on any error) none.
+    """
+    now = now or timezone.now()
+    tickets = list(tickets)
+    if not tickets:
+        return tickets
+    with transaction.atomic():
+        entry: dict[int, Column | None] = {}
+        for ticket in tickets:
+            if ticket.column_id is None:
+                if ticket.board_id not in entry:
+                    entry[ticket.board_id] = ticket.board.entry_column()
+                if entry[ticket.board_id] is None:
+                    raise NotAllowed(f"The {ticket.board.name} board has no columns yet.")
+                ticket.column = entry[ticket.board_id]
+            elif ticket.column.board_id != ticket.board_id:
+                # What Ticket.save says, which bulk_create does not call.
+                raise ValidationError(f"{ticket.column} is not a column of the {ticket.board} board.")
+        criteria = active_time_criteria()
+        for ticket in tickets:
+            _place_new(ticket, now, criteria)
+        Ticket.objects.bulk_create(tickets)
+        Move.objects.bulk_create([_opening(ticket, actor, now) for ticket in tickets])
+        touch_boards(ticket.board_id for ticket in tickets)
+        conditions = list(
+            Criterion.objects.active()
+            .filter(trigger=Criterion.Trigger.CONDITION, condition__in=ROW_CONDITIONS)
+            .select_related("to_board")
+        )
+        for ticket in tickets:
+            if any(c.applies_to(ticket.board, ticket.tier) and condition_holds(c, ticket) for c in conditions):
+                fire_conditions(ticket, actor=actor, now=now, notify=notify)
+    return tickets
 
 
 def fire_conditions(ticket: Ticket, *, actor, now: datetime | None = None, notify: bool = True) -> Move | None:
