@@ -1,7 +1,8 @@
 """What an alert does to the desk: open a ticket, note a repeat, resolve, reopen.
 
-Every ticket is opened through ``routing.services.open_ticket`` and resolved
-or reopened through ``move_ticket``; notes go through ``boards.services.add_note``.
+Every ticket is opened through ``routing.services`` (a delivery's new alerts
+all at once with ``open_tickets``) and resolved or reopened through
+``move_ticket``; notes go through ``boards.services.add_note``.
 
 A delivery is **one transaction**: every alert in it is applied, or (on any
 error) none is, and the sender retries the whole delivery. Because every step
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from boards.models import Client, Column, Note, Ticket
 from boards.services import add_note
-from routing.services import move_ticket, open_ticket, touch_boards
+from routing.services import move_ticket, open_ticket, open_tickets, touch_boards
 
 from .models import Alert, AlertSource
 from .payloads import Incoming
@@ -54,6 +55,9 @@ class _Delivery:
         self.now = now
         self.clients: dict[str, Client] = {}
         self.links: dict[str, Alert] = {}
+        # New alerts whose tickets ``_open`` has decided but not yet written,
+        # by fingerprint: the alert, the answer it was given, its ticket and row.
+        self.pending: dict[str, tuple[Incoming, Outcome, Ticket, Alert]] = {}
         self._entry: Column | None = None
         self._done: dict[int, Column | None] = {}
 
@@ -68,24 +72,31 @@ class _Delivery:
         self.links = {row.fingerprint: row for row in rows}
 
     def apply(self, alert: Incoming) -> Outcome:
+        if alert.fingerprint in self.pending:
+            self.flush()  # this alert speaks of a ticket not written yet
         try:
             return self._apply(alert)
         except IntegrityError:
-            # Another delivery inserted this fingerprint's current row after we
-            # looked (the savepoint in _open undid our ticket). Read it and
-            # handle this alert as the repeat it now is.
-            log.info("alert %s of %s arrived twice at once; handled as a repeat", alert.fingerprint, self.source)
-            found = (
-                Alert.objects.current()
-                .filter(source=self.source, fingerprint=alert.fingerprint)
-                .select_for_update(of=("self",))
-                .select_related("ticket")
-                .first()
-            )
-            if found is None:
-                raise
-            self.links[alert.fingerprint] = found
-            return self._apply(alert)
+            return self._adopt(alert)
+
+    def _adopt(self, alert: Incoming) -> Outcome:
+        """Handle a new alert whose current row another delivery inserted after we looked, as the repeat it now is.
+
+        The one-current-row constraint refused our row, and the savepoint
+        around it undid our ticket; read theirs and apply the alert to it.
+        """
+        log.info("alert %s of %s arrived twice at once; handled as a repeat", alert.fingerprint, self.source)
+        found = (
+            Alert.objects.current()
+            .filter(source=self.source, fingerprint=alert.fingerprint)
+            .select_for_update(of=("self",))
+            .select_related("ticket")
+            .first()
+        )
+        if found is None:
+            raise IntegrityError(f"alert {alert.fingerprint} of {self.source} was refused, yet has no current row")
+        self.links[alert.fingerprint] = found
+        return self._apply(alert)
 
     def _apply(self, alert: Incoming) -> Outcome:
         link = self.links.get(alert.fingerprint)
@@ -104,16 +115,25 @@ class _Delivery:
             self._entry = self.source.column or self.source.board.entry_column()
         return self._entry
 
+    def _client_name(self, alert: Incoming) -> str:
+        return alert.labels.get(self.source.client_label, "").strip()[:120] if self.source.client_label else ""
+
+    def load_clients(self, alerts: list[Incoming]) -> None:
+        """The clients these alerts name, read in one query (a new name is created by ``_client``)."""
+        names = {self._client_name(alert) for alert in alerts} - {""} - self.clients.keys()
+        if names:
+            self.clients.update((client.name, client) for client in Client.objects.filter(name__in=names))
+
     def _client(self, alert: Incoming) -> Client | None:
-        name = alert.labels.get(self.source.client_label, "").strip()[:120] if self.source.client_label else ""
+        name = self._client_name(alert)
         if not name:
             return None
         if name not in self.clients:
             self.clients[name] = Client.objects.get_or_create(name=name)[0]
         return self.clients[name]
 
-    def _open(self, alert: Incoming) -> Outcome:
-        ticket = Ticket(
+    def _new_ticket(self, alert: Incoming) -> Ticket:
+        return Ticket(
             board=self.source.board,
             column=self._entry_column(),
             title=ticket_title(alert),
@@ -122,20 +142,62 @@ class _Delivery:
             client=self._client(alert),
             source=Ticket.Source.MONITORING,
         )
+
+    def _new_link(self, alert: Incoming, ticket: Ticket) -> Alert:
+        return Alert(
+            source=self.source,
+            fingerprint=alert.fingerprint,
+            ticket=ticket,
+            kind=alert.kind,
+            name=(alert.labels.get("alertname") or alert.summary)[:200],
+            labels=alert.labels,
+            starts_at=alert.starts_at,
+            fired_at=self.now,
+        )
+
+    def _open(self, alert: Incoming) -> Outcome:
+        """Open a ticket for a new alert: decided now, written by ``flush`` with the delivery's other new ones."""
+        ticket = self._new_ticket(alert)
+        outcome = Outcome(alert.fingerprint, "opened")
+        self.pending[alert.fingerprint] = (alert, outcome, ticket, self._new_link(alert, ticket))
+        return outcome
+
+    def flush(self) -> None:
+        """Write the pending new alerts' tickets and rows set-based: ``open_tickets`` and one INSERT of the rows.
+
+        Should a row slip in from elsewhere (the one-current-row constraint
+        refuses ours), the savepoint undoes every ticket written here, and the
+        pending alerts are opened one at a time, each handling that case as a
+        repeat; their answers are corrected in place.
+        """
+        if not self.pending:
+            return
+        pending, self.pending = list(self.pending.values()), {}
+        try:
+            with transaction.atomic():
+                open_tickets([ticket for _, _, ticket, _ in pending], actor=None, now=self.now)
+                Alert.objects.bulk_create([link for _, _, _, link in pending])
+        except IntegrityError:
+            log.info("a new alert of %s arrived twice at once; opening this delivery's one by one", self.source)
+            for alert, outcome, _, _ in pending:
+                try:
+                    answer = self._open_now(alert)
+                except IntegrityError:
+                    answer = self._adopt(alert)
+                outcome.result, outcome.ticket, outcome.reason = answer.result, answer.ticket, answer.reason
+            return
+        for alert, outcome, ticket, link in pending:
+            outcome.ticket = ticket.pk
+            self.links[alert.fingerprint] = link
+
+    def _open_now(self, alert: Incoming) -> Outcome:
+        ticket = self._new_ticket(alert)
         # A savepoint: should the insert of the alert row fail (the same new
         # alert arriving at this moment in another delivery), the ticket goes too.
         with transaction.atomic():
             open_ticket(ticket, actor=None, now=self.now)
-            link = Alert.objects.create(
-                source=self.source,
-                fingerprint=alert.fingerprint,
-                ticket=ticket,
-                kind=alert.kind,
-                name=(alert.labels.get("alertname") or alert.summary)[:200],
-                labels=alert.labels,
-                starts_at=alert.starts_at,
-                fired_at=self.now,
-            )
+            link = self._new_link(alert, ticket)
+            link.save()
         self.links[alert.fingerprint] = link
         return Outcome(alert.fingerprint, "opened", ticket.pk)
 
@@ -273,13 +335,19 @@ def receive(source: AlertSource, alerts: list[Incoming], *, now: datetime | None
        the second sees the first's tickets.
     2. Read and lock the current alert rows of the delivery's fingerprints in
        one query.
-    3. Apply each alert in order. Should the same new alert still slip in from
-       elsewhere, the database's one-current-row constraint refuses the second
-       row and that alert is handled as a repeat.
+    3. Apply each alert in order. A new alert's ticket is decided at its
+       turn and written with the other new ones (``flush``: 500 new alerts
+       are a handful of statements, not eleven per ticket), or sooner when a
+       later alert of the same fingerprint needs it. Should the same new
+       alert still slip in from elsewhere, the database's one-current-row
+       constraint refuses the second row and that alert is handled as a repeat.
     """
     now = now or timezone.now()
     with transaction.atomic():
         locked = AlertSource.objects.select_for_update(of=("self",)).select_related("board", "column").get(pk=source.pk)
         delivery = _Delivery(locked, now)
         delivery.load([a.fingerprint for a in alerts])
-        return [delivery.apply(alert) for alert in alerts]
+        delivery.load_clients([a for a in alerts if a.action == FIRING])
+        outcomes = [delivery.apply(alert) for alert in alerts]
+        delivery.flush()
+        return outcomes
