@@ -145,6 +145,8 @@ class RequesterTicket(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     email = models.EmailField(help_text="The requester's address, in lower case.")
+    # Where a request form was sent from: the form's limit per network address.
+    client_address = models.GenericIPAddressField(null=True, blank=True, editable=False)
     status_key = models.CharField(max_length=32, default=new_status_key, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -153,6 +155,8 @@ class RequesterTicket(models.Model):
         indexes = [
             # The request form's rate limit: requests from one address in the last hour.
             models.Index(fields=["email", "channel", "created_at"], name="requester_email_recent_idx"),
+            # ... and from one network address.
+            models.Index(fields=["client_address", "created_at"], name="requester_address_recent_idx"),
         ]
 
     def __str__(self) -> str:
@@ -342,6 +346,11 @@ class RequestForm(models.Model):
     )
     limit_per_hour = models.PositiveSmallIntegerField(
         default=5, help_text="Requests one email address may send in an hour."
+    )
+    address_limit_per_hour = models.PositiveSmallIntegerField(
+        default=20,
+        help_text="Requests one network address may send in an hour, whatever email they give "
+        "(an office behind one address shares it).",
     )
 
     class Meta:

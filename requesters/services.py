@@ -186,6 +186,7 @@ def open_request(
     mailbox: Mailbox | None = None,
     in_reply_to: str = "",
     acknowledge: bool = True,
+    client_address: str | None = None,
     now: datetime,
 ) -> Ticket:
     """Open a ticket for a requester, keep their attachments and queue the acknowledgement."""
@@ -207,7 +208,7 @@ def open_request(
             ticket.description = "\n\n".join([text, *left_out]).strip()
             ticket.save(update_fields=["description"])
         link = RequesterTicket.objects.create(
-            ticket=ticket, channel=channel, mailbox=mailbox, email=email, created_at=now
+            ticket=ticket, channel=channel, mailbox=mailbox, email=email, client_address=client_address, created_at=now
         )
         if acknowledge:
             queue_mail(

@@ -17,10 +17,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from boards import permissions
 from boards.models import Column, Note, Ticket
+from helpdesk.throttle import client_ip
 from routing.models import Move
 
 from . import services
@@ -36,9 +38,14 @@ Channel = RequesterTicket.Channel
 # --- The request form -------------------------------------------------------------------
 
 
-def _over_limit(email: str, config: RequestForm, now: datetime) -> bool:
-    recent = RequesterTicket.objects.filter(channel=Channel.FORM, email=email, created_at__gte=now - timedelta(hours=1))
-    return recent.count() >= config.limit_per_hour
+def _over_limit(email: str, address: str | None, config: RequestForm, now: datetime) -> str:
+    """Why this request is one too many this hour, or ""."""
+    recent = RequesterTicket.objects.filter(channel=Channel.FORM, created_at__gte=now - timedelta(hours=1))
+    if recent.filter(email=email).count() >= config.limit_per_hour:
+        return f"You have sent {config.limit_per_hour} requests in the last hour."
+    if address and recent.filter(client_address=address).count() >= config.address_limit_per_hour:
+        return "Many requests came from your network in the last hour."
+    return ""
 
 
 @login_not_required
@@ -56,12 +63,8 @@ def request_form(request: HttpRequest) -> HttpResponse:
             # A bot: it sees the usual answer, and nothing is opened.
             log.info("request form honeypot filled in from %s; ignored", request.META.get("REMOTE_ADDR"))
             return redirect("request_sent")
-        elif _over_limit(form.cleaned_data["email"], config, now):
-            form.add_error(
-                None,
-                f"You have sent {config.limit_per_hour} requests in the last hour. "
-                "Please wait a while, or reply to one of our emails instead.",
-            )
+        elif too_many := _over_limit(form.cleaned_data["email"], client_ip(request), config, now):
+            form.add_error(None, f"{too_many} Please wait a while, or reply to one of our emails instead.")
             status = 429
         else:
             data = form.cleaned_data
@@ -80,6 +83,7 @@ def request_form(request: HttpRequest) -> HttpResponse:
                 subject=data["subject"],
                 text=data["description"],
                 attachments=parts,
+                client_address=client_ip(request),
                 now=now,
             )
             return redirect("request_sent")
@@ -145,6 +149,7 @@ def _status_page(request: HttpRequest, link: RequesterTicket, token: str, form=N
 
 
 @login_not_required
+@never_cache
 @require_GET
 def status(request: HttpRequest, token: str) -> HttpResponse:
     link = services.link_for_token(token)
@@ -154,6 +159,7 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_not_required
+@never_cache
 @require_POST
 def status_reply(request: HttpRequest, token: str) -> HttpResponse:
     link = services.link_for_token(token)
@@ -170,6 +176,7 @@ def status_reply(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_not_required
+@never_cache
 @require_POST
 def status_solved(request: HttpRequest, token: str) -> HttpResponse:
     link = services.link_for_token(token)

@@ -312,3 +312,42 @@ def test_a_message_being_sent_is_never_sent_by_a_second_worker(desk, smtp, tier1
     assert services.send_one(out.pk) == "sent"
     assert services.send_one(out.pk) == "skipped"
     assert len(smtp.messages) == 1
+
+
+def test_a_mailed_attachment_over_the_limit_is_left_out_and_the_ticket_says_so(
+    mailbox, inbox, settings, django_capture_on_commit_callbacks
+):
+    settings.REQUESTER_ATTACHMENT_MAX_BYTES = 2048
+    inbox.deliver(
+        email(
+            body="Logs attached.",
+            attachments=[("small.txt", "text/plain", b"ok"), ("big.bin", "application/zip", b"x" * 4096)],
+        )
+    )
+
+    poll(mailbox, django_capture_on_commit_callbacks)
+
+    ticket = Ticket.objects.get()
+    assert [a.filename for a in Attachment.objects.filter(ticket=ticket)] == ["small.txt"]
+    assert ticket.description == (
+        "Logs attached.\n\nThe attachment “big.bin” (4 KiB) was over the 2 KiB limit and was not kept."
+    )
+
+
+def test_sending_gives_up_after_the_last_attempt(desk, smtp, tier1, ticket_factory):
+    smtp.refuse = 100
+    ticket = ticket_factory()
+    note = add_note(ticket, author=tier1, body="Hello?", internal=False)
+    out = OutboundMessage.objects.get(note=note)
+    now = timezone.now()
+
+    results = []
+    for _ in range(services.MAX_SEND_ATTEMPTS):
+        now += timedelta(hours=2)
+        results.append(services.send_one(out.pk, now=now))
+
+    assert results == ["retry"] * (services.MAX_SEND_ATTEMPTS - 1) + ["failed"]
+    out.refresh_from_db()
+    assert (out.status, out.attempts) == ("failed", services.MAX_SEND_ATTEMPTS)
+    assert services.flush_outbox(now=now + timedelta(days=1)) == 0
+    assert smtp.messages == []

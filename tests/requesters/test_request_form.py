@@ -138,3 +138,21 @@ def test_the_link_is_in_the_acknowledgement_and_is_tied_to_the_ticket(client, de
 
     assert page.status_code == 200
     assert page.context["ticket"] == link.ticket
+
+
+def test_one_network_address_may_send_a_few_more_whatever_the_email(client, desk):
+    RequestForm.objects.create(pk=1, limit_per_hour=5, address_limit_per_hour=2)
+    with time_machine.travel(NOW, tick=False):
+        assert post(client, email="a@northwind.example").status_code == 302
+        assert post(client, email="b@northwind.example").status_code == 302
+        refused = post(client, email="c@northwind.example")
+        other_network = client.post(
+            URL,
+            {"name": "Lee", "email": "lee@harbor.example", "subject": "Hi", "description": "x", "website": ""},
+            REMOTE_ADDR="203.0.113.9",
+        )
+
+    assert refused.status_code == 429
+    assert b"Many requests came from your network in the last hour." in refused.content
+    assert other_network.status_code == 302
+    assert Ticket.objects.count() == 3

@@ -185,3 +185,26 @@ def test_a_technician_of_another_board_cannot_revoke(client, request_ticket, lin
     assert client.post(reverse("requester_link_revoke", args=[request_ticket.pk])).status_code == 404
     link.refresh_from_db()
     assert not link.revoked
+
+
+def test_the_status_page_is_never_cached_nor_indexed(client, link):
+    response = client.get(status_path(link))
+
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+    assert b'<meta name="robots" content="noindex">' in response.content
+
+
+def test_the_status_page_reads_the_same_number_of_queries_however_long_the_timeline(
+    client, request_ticket, link, tier1, django_assert_max_num_queries
+):
+    add_note(request_ticket, author=tier1, body="First answer", internal=False)
+    with django_assert_max_num_queries(20) as short:
+        client.get(status_path(link))
+    for n in range(10):
+        add_note(request_ticket, author=tier1, body=f"Answer {n}", internal=False)
+        services.add_reply(request_ticket, text=f"Reply {n}", via="form", sender=link.email, now=timezone.now())
+
+    with django_assert_max_num_queries(len(short.captured_queries)):
+        page = client.get(status_path(link))
+    assert page.content.decode().count("You wrote") == 10
