@@ -1,0 +1,347 @@
+#!/usr/bin/env python
+"""Fifty technicians on one board, over real HTTP: moves per second and how long each move takes.
+
+Seeds a Triage board with open cards and N technicians in a throwaway
+PostgreSQL database (``sb_loadbench``), starts gunicorn on loopback against it
+and Redis (the broker the moves' notifications go to), logs every technician
+in through the login page, and drives the board the way the browser does:
+
+- a move is the drag's POST /tickets/<pk>/move/ (htmx headers, the card's
+  version, the board revision the page last saw), and its answer updates the
+  card's version and the page's revision;
+- a poll is GET /boards/triage/changes/?since=<revision>: 204 while nothing
+  changed, else fresh columns.
+
+Each technician moves only their own cards, so no move meets a conflict by
+construction. Two runs, each stopping by itself:
+
+- **saturation**: every client moves again as soon as its answer arrives;
+  target at least 100 moves/s;
+- **a realistic pace**: each technician moves a card about every 5 s and polls
+  every 3 s; target move p99 under 100 ms, no errors.
+
+Prints moves per second, p50 and p99 of moves (and of polls), errors, and the
+size of the answers. Figures only: nothing here fails a build.
+
+    .venv/bin/python bench/load.py                       # PostgreSQL and Redis on 127.0.0.1
+    .venv/bin/python bench/load.py --clients 50 --workers 4 --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+os.environ.setdefault("STATIC_MANIFEST", "false")
+os.environ.setdefault("SWITCHBACK_CELERY_DIR", tempfile.mkdtemp(prefix="switchback-bench-celery-"))
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+warnings.filterwarnings("ignore", message="No directory at")
+
+DATABASE = "sb_loadbench"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+PASSWORD = "bench-password-1"
+TARGET_MOVES_PER_S = 100
+TARGET_P99_MS = 100
+
+CARD = re.compile(r'data-ticket-id="(\d+)" data-version="(\d+)"')
+REVISION = re.compile(r'id="board-poll" data-revision="(\d+)"|data-revision="(\d+)"')
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@dataclass
+class Figures:
+    moves: list[float] = field(default_factory=list)
+    polls: list[float] = field(default_factory=list)
+    move_bytes: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, kind: str, seconds: float, size: int = 0) -> None:
+        with self.lock:
+            (self.moves if kind == "move" else self.polls).append(seconds)
+            if kind == "move":
+                self.move_bytes.append(size)
+
+    def error(self, text: str) -> None:
+        with self.lock:
+            self.errors.append(text)
+
+
+class Browser:
+    """One technician's tab: a cookie jar, the board's revision and their cards' versions."""
+
+    def __init__(self, port: int, username: str, cards: dict[int, int], columns: list[int]):
+        self.port, self.username = port, username
+        self.cards, self.columns = cards, columns
+        self.cookies: dict[str, str] = {}
+        self.revision = "0"
+
+    def request(self, method: str, path: str, body: str | None = None, headers: dict | None = None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        sent = {"Host": f"127.0.0.1:{self.port}", **(headers or {})}
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if body is not None:
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=sent)
+        response = conn.getresponse()
+        data = response.read()
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+        conn.close()
+        return response.status, data.decode("utf-8", "replace"), dict(response.getheaders())
+
+    def login(self) -> None:
+        status, page, _ = self.request("GET", "/login/")
+        token = CSRF_INPUT.search(page).group(1)
+        body = urlencode({"csrfmiddlewaretoken": token, "username": self.username, "password": PASSWORD})
+        referer = {"Referer": f"http://127.0.0.1:{self.port}/login/"}
+        status, _, _ = self.request("POST", "/login/", body, referer)
+        if status != 302:
+            raise RuntimeError(f"{self.username} could not log in ({status})")
+        status, page, _ = self.request("GET", "/boards/triage/")
+        self._read_revision(page)
+
+    def _read_revision(self, html: str) -> None:
+        found = REVISION.search(html)
+        if found:
+            self.revision = found.group(1) or found.group(2)
+
+    def move(self, figures: Figures, rng: random.Random) -> None:
+        pk = rng.choice(list(self.cards))
+        column = rng.choice(self.columns)
+        body = urlencode({"column": column, "version": self.cards[pk]})
+        headers = {
+            "HX-Request": "true",
+            "HX-Current-URL": f"http://127.0.0.1:{self.port}/boards/triage/",
+            "X-Board-Revision": self.revision,
+            "X-CSRFToken": self.cookies.get("csrftoken", ""),
+            "Referer": f"http://127.0.0.1:{self.port}/boards/triage/",
+        }
+        started = time.perf_counter()
+        try:
+            status, html, _ = self.request("POST", f"/tickets/{pk}/move/", body, headers)
+        except OSError as exc:
+            figures.error(f"move: {exc}")
+            return
+        elapsed = time.perf_counter() - started
+        if status != 200:
+            figures.error(f"move answered {status}")
+            return
+        for card, version in CARD.findall(html):
+            if int(card) in self.cards:
+                self.cards[int(card)] = int(version)
+        self._read_revision(html)
+        figures.add("move", elapsed, len(html.encode()))
+
+    def poll(self, figures: Figures) -> None:
+        started = time.perf_counter()
+        try:
+            status, html, _ = self.request(
+                "GET", f"/boards/triage/changes/?since={self.revision}", headers={"HX-Request": "true"}
+            )
+        except OSError as exc:
+            figures.error(f"poll: {exc}")
+            return
+        elapsed = time.perf_counter() - started
+        if status not in (200, 204):
+            figures.error(f"poll answered {status}")
+            return
+        if status == 200:
+            for card, version in CARD.findall(html):
+                if int(card) in self.cards:
+                    self.cards[int(card)] = int(version)
+            self._read_revision(html)
+        figures.add("poll", elapsed)
+
+
+def seed(clients: int, cards_each: int) -> tuple[list[str], dict[str, dict[int, int]], list[int]]:
+    from boards.models import Column, Ticket
+    from boards.seed import seed_structure
+    from tests.factories import make_ticket, make_user
+
+    boards, _ = seed_structure()
+    triage = boards["triage"]
+    # Moves among the open columns that keep the clock running, so no card is resolved or paused for good.
+    columns = list(Column.objects.filter(board=triage, category__in=Column.CLOCK_RUNS).values_list("pk", flat=True))
+    names, owned = [], {}
+    for n in range(clients):
+        user = make_user(f"load{n:02d}", tier=1, boards=[triage], password=PASSWORD)
+        names.append(user.username)
+        owned[user.username] = {}
+        for _ in range(cards_each):
+            ticket = make_ticket(board=triage, title=f"Load test card for {user.username}", assignee=user)
+            owned[user.username][ticket.pk] = ticket.version
+    assert Ticket.objects.filter(board=triage).count() == clients * cards_each
+    return names, owned, columns
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(port: int, workers: int, database_url: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port}",
+        "DATABASE_CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONWARNINGS": "ignore:No directory at",
+    }
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    command = [sys.executable, "-m", "gunicorn", "helpdesk.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
+    process = subprocess.Popen(
+        [*command, "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def run(browsers: list[Browser], seconds: float, *, pace: float | None, poll_every: float | None) -> Figures:
+    """Each browser in its own thread until ``seconds`` pass: moves back to back, or at ``pace`` with polls."""
+    figures = Figures()
+    stop = time.monotonic() + seconds
+
+    def tab(browser: Browser, seed: int) -> None:
+        rng = random.Random(seed)
+        next_move = time.monotonic() + (rng.random() * pace if pace else 0)
+        next_poll = time.monotonic() + (rng.random() * poll_every if poll_every else float("inf"))
+        while time.monotonic() < stop:
+            now = time.monotonic()
+            if now >= next_move:
+                browser.move(figures, rng)
+                next_move = now + (rng.uniform(0.5, 1.5) * pace if pace else 0)
+            elif now >= next_poll:
+                browser.poll(figures)
+                next_poll = now + poll_every
+            else:
+                time.sleep(min(next_move, next_poll, stop) - now)
+
+    threads = [threading.Thread(target=tab, args=(b, n)) for n, b in enumerate(browsers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return figures
+
+
+def report(name: str, figures: Figures, seconds: float, target: str) -> None:
+    def pct(samples: list[float], q: float) -> float:
+        if not samples:
+            return float("nan")
+        ordered = sorted(samples)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    moves = len(figures.moves)
+    size = statistics.median(figures.move_bytes) / 1024 if figures.move_bytes else 0
+    print(
+        f"  {name:<12} {moves / seconds:7.1f} moves/s   move p50 {pct(figures.moves, 0.5):6.1f} ms  "
+        f"p99 {pct(figures.moves, 0.99):6.1f} ms   answer {size:.1f} KB (median)   "
+        f"polls {len(figures.polls)} (p50 {pct(figures.polls, 0.5):.1f} ms, p99 {pct(figures.polls, 0.99):.1f} ms)   "
+        f"errors {len(figures.errors)}   {target}"
+    )
+    for text in sorted(set(figures.errors))[:5]:
+        print(f"      error: {text} (×{figures.errors.count(text)})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--cards-each", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--seconds", type=float, default=30)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    import redis
+    from django.db import connection
+    from django.test.utils import setup_test_environment, teardown_test_environment
+
+    if connection.vendor != "postgresql":
+        print("bench/load.py: skipped; it needs PostgreSQL (set DATABASE_URL=postgres://…) and Redis.")
+        return 0
+
+    setup_test_environment()
+    settings_dict = connection.settings_dict
+    test_settings = settings_dict.setdefault("TEST", {})
+    old_name = settings_dict["NAME"]
+    test_settings["NAME"] = DATABASE
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    server = None
+    try:
+        names, owned, columns = seed(args.clients, args.cards_each)
+        database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{DATABASE}"
+        connection.close()
+        port = free_port()
+        server = start_gunicorn(port, args.workers, database_url)
+        browsers = [Browser(port, name, owned[name], columns) for name in names]
+        for browser in browsers:
+            browser.login()
+
+        print(
+            f"Load · gunicorn -w {args.workers} on loopback · PostgreSQL + Redis · {args.clients} technicians, "
+            f"{args.clients * args.cards_each} cards on Triage · {args.seconds:.0f} s a run"
+        )
+        saturated = run(browsers, args.seconds, pace=None, poll_every=None)
+        rate = len(saturated.moves) / args.seconds
+        report(
+            "saturation",
+            saturated,
+            args.seconds,
+            f"target ≥ {TARGET_MOVES_PER_S} moves/s: {'ok' if rate >= TARGET_MOVES_PER_S else 'UNDER'}",
+        )
+        paced = run(browsers, max(args.seconds, 30), pace=5.0, poll_every=3.0)
+        p99 = sorted(paced.moves)[int(0.99 * len(paced.moves))] * 1000 if paced.moves else float("inf")
+        verdict = "ok" if p99 < TARGET_P99_MS and not paced.errors else "OVER"
+        report("realistic", paced, max(args.seconds, 30), f"target p99 < {TARGET_P99_MS} ms, no errors: {verdict}")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        test_settings.pop("NAME", None)
+        teardown_test_environment()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
