@@ -44,6 +44,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/board.py
 	$(BIN)/python bench/flow.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache test-artifacts
