@@ -111,7 +111,14 @@ def poll(
             raw = _fetch_raw(client, uid)
             if raw is None:
                 continue
-            received = services.receive_message(mailbox, raw, now=now)
+            try:
+                received = services.receive_message(mailbox, raw, now=now)
+            except Exception as exc:
+                # Rolled back, and left unread on the server: the next poll
+                # tries it again. The other messages go ahead meanwhile.
+                log.exception("could not import message %s of %s", uid, mailbox.name)
+                result.error = f"message {uid}: {type(exc).__name__}: {exc}"[:2000]
+                continue
             # Committed (or a repeat): only now is the server told.
             if received.outcome == Outcome.FAILED:
                 server.failed(uid)

@@ -20,6 +20,7 @@ from requesters.models import (
     Attachment,
     ClientDomain,
     InboundMessage,
+    Mailbox,
     OutboundMessage,
     RequesterNote,
     UnreadableMessage,
@@ -351,3 +352,33 @@ def test_sending_gives_up_after_the_last_attempt(desk, smtp, tier1, ticket_facto
     assert (out.status, out.attempts) == ("failed", services.MAX_SEND_ATTEMPTS)
     assert services.flush_outbox(now=now + timedelta(days=1)) == 0
     assert smtp.messages == []
+
+
+def test_a_message_that_fails_to_import_stays_unread_and_the_others_go_ahead(
+    mailbox, inbox, desk, django_capture_on_commit_callbacks
+):
+    from boards.models import Board
+
+    empty = Board.objects.create(name="Nowhere", slug="nowhere")
+    inbox.deliver(email(subject="First"), email(subject="Second"))
+    first_uid = inbox.uids()[0]
+    real_receive = services.receive_message
+
+    def the_first_cannot_land(box, raw, **kwargs):
+        if b"Subject: First" in raw:
+            box = Mailbox.objects.get(pk=box.pk)
+            box.board = empty  # a board without columns: open_ticket refuses
+        return real_receive(box, raw, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(services, "receive_message", the_first_cannot_land)
+        result = poll(mailbox, django_capture_on_commit_callbacks)
+
+    assert result.counts == {"opened": 1}
+    assert "Nowhere board has no columns" in result.error
+    assert list(Ticket.objects.values_list("title", flat=True)) == ["Second"]
+    assert inbox.uids("UNSEEN") == [first_uid]
+    assert not InboundMessage.objects.filter(subject="First").exists()
+
+    assert poll(mailbox, django_capture_on_commit_callbacks).counts == {"opened": 1}
+    assert sorted(Ticket.objects.values_list("title", flat=True)) == ["First", "Second"]
