@@ -114,3 +114,72 @@ def test_a_poll_killed_midway_leaves_each_message_imported_exactly_once(mailbox,
     _each_once(40)
     assert inbox.uids("UNSEEN") == []
     assert imap.poll(mailbox).counts == {}
+
+
+# A poll in its own process that stops after importing its third message,
+# committed but not yet flagged on the server, and says so: then SIGKILL.
+HOLDING_POLL = """
+import sys, threading
+import django
+django.setup()
+from requesters import imap
+from requesters.models import Mailbox
+
+real_done, calls = imap._Server.done, 0
+
+def hold_before_the_third_flag(self, uid):
+    global calls
+    calls += 1
+    if calls == 3:
+        print("HOLDING", uid, flush=True)
+        threading.Event().wait()  # killed here: imported, never flagged
+    return real_done(self, uid)
+
+imap._Server.done = hold_before_the_third_flag
+imap.poll(Mailbox.objects.get(name=sys.argv[1]))
+"""
+
+
+def test_a_poll_killed_between_commit_and_flag_does_not_import_that_message_twice(mailbox, inbox, imap_account):
+    _deliver(inbox, 10)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+        "DATABASE_URL": live_database_url(),
+        "SECRET_KEY": "tests-only-secret-key",
+        "MAILBOX_TEST_PASSWORD": imap_account[1],
+        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        "REQUESTER_SENDER_LIMIT_PER_HOUR": "1000",
+    }
+    env.pop("REDIS_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDING_POLL, mailbox.name],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            line = pool.submit(proc.stdout.readline).result(timeout=60)
+        assert line.startswith("HOLDING"), proc.stderr.read() if proc.poll() is not None else line
+        held_uid = line.split()[1]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    # Three imported; the server still shows the third (and the rest) unread.
+    assert InboundMessage.objects.count() == 3
+    assert held_uid in inbox.uids("UNSEEN")
+    assert len(inbox.uids("UNSEEN")) == 8
+
+    result = imap.poll(mailbox)
+
+    assert (result.counts, result.repeats) == ({"opened": 7}, 1)
+    _each_once(10)
+    assert inbox.uids("UNSEEN") == []
