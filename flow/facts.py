@@ -41,23 +41,30 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 
 from django.db import connection, transaction
+from django.db.models import BooleanField, Case, Count, ExpressionWrapper, Q, QuerySet, Sum, Value, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from boards.models import Column, Note, Ticket
-from routing.models import Move
+from routing.models import OPENING_MOVE, ROUTING_MOVE, Move
 
-from .models import BoardTime, FactsState, NotePosition, RoutingStep, TicketFact
+from .models import BoardTime, DailyCount, FactsState, NotePosition, RoutingStep, TicketFact
 from .sql import (
     PATH_COLUMNS,
     TIMELINE_COLUMNS,
     _board_change_sql,
     _duration_seconds,
     _epoch,
+    _fetch,
     _moves_of,
+    _param,
     _postgres,
     _routing_sql,
     _table,
@@ -78,6 +85,7 @@ class Coverage:
     moves_through: int = 0
     notes_through: int = 0
     built_at: datetime | None = None
+    time_zone: str = ""
 
     @property
     def built(self) -> bool:
@@ -85,7 +93,11 @@ class Coverage:
 
     @classmethod
     def read(cls) -> Coverage:
-        state = FactsState.objects.filter(pk=1).values_list("moves_through", "notes_through", "built_at").first()
+        state = (
+            FactsState.objects.filter(pk=1)
+            .values_list("moves_through", "notes_through", "built_at", "time_zone")
+            .first()
+        )
         return cls(*state) if state else cls()
 
     def live_cte(self) -> tuple[str, list]:
@@ -182,10 +194,13 @@ def board_time_ctes(running: list[int]) -> str:
         )"""
 
 
-# The columns of a step on a ticket's path (``path_ctes``' ``w``, and flow.models.RoutingStep).
+DAY = 86400  # seconds
+
+# The columns of a step on a ticket's path (``path_ctes``' ``steps``, and flow.models.RoutingStep).
 STEP_COLUMNS = (
     "ticket_id, from_board_id, to_board_id, from_tier, to_tier, direction, criterion_id, created_at, bc, "
-    "n, prev_from, prev_dir, prev_crit, prev_at, next_board, next_tier, next_at"
+    "n, prev_from, prev_dir, prev_crit, prev_at, next_board, next_tier, next_at, "
+    "round_trip, bounce, returned, came_back"
 )
 
 
@@ -194,12 +209,25 @@ def path_ctes() -> str:
     life (move_routing_ticket_idx), and ``steps`` (STEP_COLUMNS): each with two windows, over the
     ticket's board moves (their rank ``n``, and the previous one) and over all its routing moves
     (the next one). Ordered by time alone (the index's order): one ticket's moves are made one at
-    a time under its row lock."""
+    a time under its row lock.
+
+    And what the gauges ask of a step, as 0/1 flags (flow.gauges says why each is defined so):
+
+    - ``round_trip``: a board move back to the board the ticket left less than 24 h before (A→B→A);
+    - ``bounce``: a board move that is the ticket's third or later, or a round trip;
+    - ``returned``: a de-escalation straight back to where the previous board move escalated from
+      (a wasted escalation, unless that escalation was a condition's: the gauge checks its criterion);
+    - ``came_back``: a criterion's move whose ticket's next routing move, within 24 h, took it back
+      to the board it left (or, for a tier change on one board, back to the tier it left).
+    """
+    since_prev = f"{_epoch('created_at')} - {_epoch('prev_at')}"
+    until_next = f"{_epoch('next_at')} - {_epoch('created_at')}"
+    round_trip = f"bc = 1 AND to_board_id = prev_from AND {since_prev} <= {DAY}"
     return f"""path AS (
             SELECT p.ticket_id, p.from_board_id, p.to_board_id, p.from_tier, p.to_tier, p.direction,
                    p.criterion_id, p.created_at, CASE WHEN {_board_change_sql("p")} THEN 1 ELSE 0 END AS bc
               FROM touched t {_moves_of("t", "p", PATH_COLUMNS, _routing_sql("p"))}
-        ), steps AS (
+        ), windowed AS (
             SELECT path.*,
                    ROW_NUMBER() OVER bw AS n, LAG(from_board_id) OVER bw AS prev_from,
                    LAG(direction) OVER bw AS prev_dir, LAG(criterion_id) OVER bw AS prev_crit,
@@ -209,6 +237,16 @@ def path_ctes() -> str:
               FROM path
             WINDOW bw AS (PARTITION BY ticket_id, bc ORDER BY created_at),
                    aw AS (PARTITION BY ticket_id ORDER BY created_at)
+        ), steps AS (
+            SELECT windowed.*,
+                   CASE WHEN {round_trip} THEN 1 ELSE 0 END AS round_trip,
+                   CASE WHEN bc = 1 AND (n >= 3 OR ({round_trip})) THEN 1 ELSE 0 END AS bounce,
+                   CASE WHEN bc = 1 AND direction = 'de-escalate' AND prev_dir = 'escalate'
+                             AND prev_from = to_board_id THEN 1 ELSE 0 END AS returned,
+                   CASE WHEN criterion_id IS NOT NULL AND next_at IS NOT NULL AND {until_next} <= {DAY}
+                             AND next_board = from_board_id AND (bc = 1 OR next_tier = from_tier)
+                        THEN 1 ELSE 0 END AS came_back
+              FROM windowed
         )"""
 
 
@@ -228,6 +266,286 @@ def note_position_sql(condition: str) -> str:
                  ORDER BY l.created_at DESC, l.id DESC LIMIT 1)"""
     return f"""SELECT n.id, n.ticket_id, n.created_at, n.minutes_worked, p.to_board_id, p.to_tier
                  FROM {n} n {position} WHERE {condition}"""
+
+
+# --- Counts per day: what whole days of a period add up to -----------------------------------
+
+ROUTE, OPEN, RESOLVED = "route", "open", "resolved"
+ROUTE_KEYS = ("from_board_id", "to_board_id", "from_tier", "to_tier", "direction", "criterion_id", "by_scheduler")
+
+
+def route_groups(moves: QuerySet) -> list[dict]:
+    """Routing moves counted per (ROUTE_KEYS, local day): the one grouping the gauges, the map
+    and DailyCount's ``route`` rows all use."""
+    return list(
+        moves.annotate(
+            day=TruncDate("created_at"),
+            by_scheduler=ExpressionWrapper(Q(actor__isnull=True), output_field=BooleanField()),
+        )
+        .values(*ROUTE_KEYS, "day")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+
+
+def opening_groups(moves: QuerySet) -> list[dict]:
+    """Opening moves counted per (board, local day)."""
+    return list(
+        moves.annotate(day=TruncDate("created_at")).values("to_board_id", "day").annotate(n=Count("*")).order_by()
+    )
+
+
+def resolved_groups(facts: QuerySet) -> list[dict]:
+    """Resolved TicketFacts counted per (board, tier, first board, never left it, local day)."""
+    return list(
+        facts.filter(resolved_at__isnull=False)
+        .annotate(
+            day=TruncDate("resolved_at"),
+            first=Coalesce("first_from", "board_id"),
+            stayed=Case(When(first_from__isnull=True, then=Value(1)), default=Value(0)),
+        )
+        .values("board_id", "tier", "first", "stayed", "day")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+
+
+def _route_key(g: dict) -> tuple:
+    return (
+        g["day"],
+        g["from_board_id"],
+        g["to_board_id"],
+        g["from_tier"] or 0,
+        g["to_tier"],
+        g["direction"],
+        g["criterion_id"] or 0,
+        bool(g["by_scheduler"]),
+    )
+
+
+def _open_key(g: dict) -> tuple:
+    return (g["day"], g["to_board_id"], 0, 0, 0, "", 0, False)
+
+
+def _resolved_key(g: dict) -> tuple:
+    return (g["day"], g["board_id"], g["first"], g["tier"], g["stayed"], "", 0, False)
+
+
+KEY_FIELDS = ("day", "board", "other_board", "tier", "other_tier", "direction", "criterion", "by_scheduler")
+
+
+def _tally(groups: list[dict], key, sign: int = 1) -> dict[tuple, int]:
+    counts: dict[tuple, int] = defaultdict(int)
+    for g in groups:
+        counts[key(g)] += sign * g["n"]
+    return counts
+
+
+def _add_counts(kind: str, delta: dict[tuple, int]) -> None:
+    """Add ``delta`` (key → n) to the ``kind`` rows, creating, updating or dropping rows."""
+    delta = {k: n for k, n in delta.items() if n}
+    if not delta:
+        return
+    existing = {
+        tuple(getattr(row, f) for f in KEY_FIELDS): row
+        for row in DailyCount.objects.filter(kind=kind, day__in={k[0] for k in delta})
+    }
+    new, changed, gone = [], [], []
+    for key, n in delta.items():
+        row = existing.get(key)
+        if row is None:
+            new.append(DailyCount(kind=kind, n=n, **dict(zip(KEY_FIELDS, key, strict=True))))
+        elif row.n + n == 0:
+            gone.append(row.pk)
+        else:
+            row.n += n
+            changed.append(row)
+    DailyCount.objects.filter(pk__in=gone).delete()
+    DailyCount.objects.bulk_update(changed, ["n"], batch_size=500)
+    DailyCount.objects.bulk_create(new, batch_size=500)
+
+
+def _recount(kind: str, moves_through: int) -> None:
+    """Count ``kind`` afresh from its source (every move <= moves_through, or every TicketFact)."""
+    DailyCount.objects.filter(kind=kind).delete()
+    _add_counts(kind, _source_counts(kind, Q(pk__lte=moves_through)))
+
+
+def _source_counts(kind: str, moves: Q) -> dict[tuple, int]:
+    if kind == ROUTE:
+        return _tally(route_groups(Move.objects.filter(ROUTING_MOVE).filter(moves)), _route_key)
+    if kind == OPEN:
+        return _tally(opening_groups(Move.objects.filter(OPENING_MOVE).filter(moves)), _open_key)
+    return _tally(resolved_groups(TicketFact.objects.all()), _resolved_key)
+
+
+def _counts_hold(kind: str, moves_through: int) -> bool:
+    """Whether the ``kind`` rows add up to their source: a deleted ticket takes its moves and
+    facts with it, and its counts must go too (then they are counted afresh)."""
+    total = DailyCount.objects.filter(kind=kind).aggregate(n=Sum("n"))["n"] or 0
+    if kind == RESOLVED:
+        return total == TicketFact.objects.filter(resolved_at__isnull=False).count()
+    source = ROUTING_MOVE if kind == ROUTE else OPENING_MOVE
+    return total == Move.objects.filter(source, pk__lte=moves_through).count()
+
+
+def forget_counts(**kwargs) -> None:
+    """Stop reading DailyCount until the next build counts afresh (a ticket was deleted: its
+    moves no longer exist but its counts remain). The page reads the raw rows meanwhile."""
+    FactsState.objects.filter(pk=1).exclude(time_zone="").update(time_zone="")
+
+
+@dataclass(frozen=True)
+class WholeDays:
+    """The whole local days inside a period, [first, end), from ``start_at`` to ``end_at``."""
+
+    first: date
+    end: date
+    start_at: datetime
+    end_at: datetime
+
+    def rows(self, kind: str) -> QuerySet:
+        return DailyCount.objects.filter(kind=kind, day__gte=self.first, day__lt=self.end)
+
+
+def whole_days(start: datetime, end: datetime, cover: Coverage) -> WholeDays | None:
+    """The whole days of [start, end) DailyCount can answer for (None: none, or no counts yet)."""
+    if not cover.built or cover.time_zone != timezone.get_current_timezone_name():
+        return None
+    tz = timezone.get_current_timezone()
+    local = timezone.localtime(start, tz)
+    first = local.date() if local.timetz().replace(tzinfo=None) == clock.min else local.date() + timedelta(days=1)
+    end_day = timezone.localtime(end, tz).date()
+    if first >= end_day:
+        return None
+    return WholeDays(
+        first,
+        end_day,
+        timezone.make_aware(datetime.combine(first, clock.min), tz),
+        timezone.make_aware(datetime.combine(end_day, clock.min), tz),
+    )
+
+
+def raw_moves(start: datetime, end: datetime, days: WholeDays | None, cover: Coverage) -> Q:
+    """The moves of [start, end) DailyCount does not count: the ragged ends around the whole
+    days, and within them the moves after the watermark."""
+    if days is None:
+        return Q(created_at__gte=start, created_at__lt=end)
+    return (
+        Q(created_at__gte=start, created_at__lt=days.start_at)
+        | Q(created_at__gte=days.end_at, created_at__lt=end)
+        | Q(pk__gt=cover.moves_through, created_at__gte=days.start_at, created_at__lt=days.end_at)
+    )
+
+
+def routing_counts(start: datetime, end: datetime, cover: Coverage, board_id: int | None = None) -> list[dict]:
+    """The routing moves of [start, end) per (ROUTE_KEYS, day), leaving or reaching ``board_id``
+    if given: whole days from DailyCount, the rest from the raw moves (two queries)."""
+    days = whole_days(start, end, cover)
+    moves = Move.objects.filter(ROUTING_MOVE).filter(raw_moves(start, end, days, cover))
+    if board_id is not None:
+        moves = moves.filter(Q(from_board_id=board_id) | Q(to_board_id=board_id))
+    counts = _tally(route_groups(moves), _route_key)
+    if days is not None:
+        rows = days.rows(ROUTE)
+        if board_id is not None:
+            rows = rows.filter(Q(board=board_id) | Q(other_board=board_id))
+        for row in rows:
+            counts[tuple(getattr(row, f) for f in KEY_FIELDS)] += row.n
+    return [
+        {
+            "day": day,
+            "from_board_id": from_board,
+            "to_board_id": to_board,
+            "from_tier": from_tier or None,
+            "to_tier": to_tier,
+            "direction": direction,
+            "criterion_id": criterion or None,
+            "by_scheduler": by_scheduler,
+            "n": n,
+        }
+        for (day, from_board, to_board, from_tier, to_tier, direction, criterion, by_scheduler), n in counts.items()
+        if n
+    ]
+
+
+def opening_counts(start: datetime, end: datetime, cover: Coverage, board_id: int | None = None) -> dict[int, int]:
+    """Tickets opened in [start, end) per board (two queries, as ``routing_counts``)."""
+    days = whole_days(start, end, cover)
+    moves = Move.objects.filter(OPENING_MOVE).filter(raw_moves(start, end, days, cover))
+    if board_id is not None:
+        moves = moves.filter(to_board_id=board_id)
+    counts: dict[int, int] = defaultdict(int)
+    for g in opening_groups(moves):
+        counts[g["to_board_id"]] += g["n"]
+    if days is not None:
+        rows = days.rows(OPEN)
+        if board_id is not None:
+            rows = rows.filter(board=board_id)
+        for board, n in rows.values_list("board").annotate(total=Sum("n")).order_by():
+            counts[board] += n
+    return dict(counts)
+
+
+def resolution_counts(start: datetime, end: datetime, cover: Coverage) -> dict[tuple[int, bool, int, int], int]:
+    """Tickets resolved in [start, end) (their latest ``resolved_at``), per (first board, never left
+    it, board and tier resolved at), in one statement:
+
+    - tickets with a move after the watermark (``live``), from the raw log (``cohort_cte``);
+    - the others from their TicketFact: whole days through DailyCount's ``resolved`` rows, less
+      what those rows hold for the live tickets, and the ragged ends row by row.
+    """
+    tf, dc = _table(TicketFact), _table(DailyCount)
+    period = [_param(start), _param(end)]
+    ctes, params = [], []
+    if cover.built:
+        live, live_params = cover.live_cte()
+        ctes.append(live)
+        params += live_params
+    ctes.append(cohort_cte(f"t.resolved_at >= %s AND t.resolved_at < %s AND {cover.is_live('t.id')}"))
+    params += period
+    first = "COALESCE(f.first_from, f.board_id), CASE WHEN f.first_from IS NULL THEN 1 ELSE 0 END, f.board_id, f.tier"
+    parts = [
+        """SELECT COALESCE(first_from, board_id) AS first, CASE WHEN first_from IS NULL THEN 1 ELSE 0 END AS stayed,
+                       board_id, tier, 1 AS n FROM cohort"""
+    ]
+    days = whole_days(start, end, cover)
+    if cover.built and days is None:
+        parts.append(
+            f"SELECT {first}, 1 FROM {tf} f WHERE f.resolved_at >= %s AND f.resolved_at < %s "
+            f"AND {cover.is_covered('f.ticket_id')}"
+        )
+        params += period
+    elif days is not None:
+        edges = [_param(start), _param(days.start_at), _param(days.end_at), _param(end)]
+        parts.append(
+            f"""SELECT {first}, 1 FROM {tf} f
+                 WHERE ((f.resolved_at >= %s AND f.resolved_at < %s) OR (f.resolved_at >= %s AND f.resolved_at < %s))
+                   AND {cover.is_covered("f.ticket_id")}"""
+        )
+        params += edges
+        parts.append(
+            f"SELECT other_board, other_tier, board, tier, n FROM {dc} WHERE kind = %s AND day >= %s AND day < %s"
+        )
+        params += [
+            RESOLVED,
+            connection.ops.adapt_datefield_value(days.first),
+            connection.ops.adapt_datefield_value(days.end),
+        ]
+        parts.append(
+            f"SELECT {first}, -1 FROM {tf} f WHERE f.resolved_at >= %s AND f.resolved_at < %s "
+            f"AND {cover.is_live('f.ticket_id')}"
+        )
+        params += [_param(days.start_at), _param(days.end_at)]
+    union = "\n UNION ALL \n".join(parts)
+    sql = f"""WITH {", ".join(ctes)}
+        SELECT x.first, x.stayed, x.board_id, x.tier, SUM(x.n) FROM ({union}) x
+         GROUP BY x.first, x.stayed, x.board_id, x.tier"""
+    found = {}
+    for first_board, stayed, board_id, tier, n in _fetch(sql, params):
+        if n:
+            found[(int(first_board), bool(stayed), int(board_id), int(tier))] = int(n)
+    return found
 
 
 # --- The builder ---------------------------------------------------------------------------
@@ -299,26 +617,48 @@ def build(now: datetime | None = None, *, full: bool = False, wait_seconds: floa
         state = FactsState.objects.select_for_update(skip_locked=True).filter(pk=1).first()
         if state is None:
             return None  # another build is running
+        time_zone = timezone.get_current_timezone_name()
+        afresh = full or not state.moves_through or state.time_zone != time_zone
         if full:
             state.moves_through = state.notes_through = 0
-        tickets, notes = _rebuild(state, moves_through, notes_through, full=full)
+        before = state.moves_through
+        tickets, notes, resolved = _rebuild(state, moves_through, notes_through, full=full)
+        if afresh:
+            for kind in (ROUTE, OPEN, RESOLVED):
+                _recount(kind, moves_through)
+        else:
+            newer = Q(pk__gt=before, pk__lte=moves_through)
+            _add_counts(ROUTE, _source_counts(ROUTE, newer))
+            _add_counts(OPEN, _source_counts(OPEN, newer))
+            _add_counts(RESOLVED, resolved)
+            for kind in (ROUTE, OPEN, RESOLVED):
+                if not _counts_hold(kind, moves_through):
+                    log.info("flow facts: %s counts no longer add up (a ticket deleted?); counting afresh", kind)
+                    _recount(kind, moves_through)
         state.moves_through = moves_through
         state.notes_through = notes_through
         state.built_at = now
+        state.time_zone = time_zone
         state.save()
     seconds = time.perf_counter() - started
     return Built(tickets, notes, moves_through, notes_through, seconds)
 
 
-def _rebuild(state: FactsState, moves_through: int, notes_through: int, *, full: bool) -> tuple[int, int]:
+def _rebuild(
+    state: FactsState, moves_through: int, notes_through: int, *, full: bool
+) -> tuple[int, int, dict[tuple, int]]:
     """Replace the facts of every ticket with a move in (state.moves_through, moves_through], or whose
-    version moved on since its facts were built, and place the notes in (state.notes_through, notes_through]."""
+    version moved on since its facts were built, and place the notes in (state.notes_through, notes_through].
+
+    Returns (tickets rebuilt, notes placed, the change to the ``resolved`` counts)."""
+    chosen_facts = TicketFact.objects.filter(ticket_id__in=RawSQL("SELECT ticket_id FROM flow_build_tickets", []))
     m, t, n = _table(Move), _table(Ticket), _table(Note)
     tf, bt, rs, np_ = (_table(model) for model in (TicketFact, BoardTime, RoutingStep, NotePosition))
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY TABLE flow_build_tickets (ticket_id bigint PRIMARY KEY)")
         cursor.execute("CREATE TEMPORARY TABLE flow_build_notes (note_id bigint PRIMARY KEY)")
         try:
+            resolved: dict[tuple, int] = defaultdict(int)
             if full:
                 cursor.execute(f"INSERT INTO flow_build_tickets SELECT id FROM {t}")
                 for table in (tf, bt, rs, np_):
@@ -332,6 +672,7 @@ def _rebuild(state: FactsState, moves_through: int, notes_through: int, *, full:
                          WHERE f.ticket_id IS NULL OR f.version <> t.version""",
                     [state.moves_through, moves_through],
                 )
+                resolved = _tally(resolved_groups(chosen_facts), _resolved_key, -1)
                 # Facts of deleted tickets went with them (CASCADE); a ticket's old facts go here.
                 for table in (tf, bt, rs, np_):
                     cursor.execute(f"DELETE FROM {table} WHERE ticket_id IN (SELECT ticket_id FROM flow_build_tickets)")
@@ -373,7 +714,10 @@ def _rebuild(state: FactsState, moves_through: int, notes_through: int, *, full:
                     SELECT x.id, x.ticket_id, x.created_at, x.to_board_id, x.to_tier FROM ({placed}) x"""
             )
             notes = cursor.rowcount
+            if not full:
+                for key, n in _tally(resolved_groups(chosen_facts), _resolved_key).items():
+                    resolved[key] += n
         finally:
             cursor.execute("DROP TABLE flow_build_tickets")
             cursor.execute("DROP TABLE flow_build_notes")
-    return tickets, notes
+    return tickets, notes, resolved

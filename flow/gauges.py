@@ -50,18 +50,26 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Max, OuterRef, Q, Subquery, Window
-from django.db.models.functions import RowNumber, TruncDate
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
 from boards.models import Board, Column, Note, Technician, Ticket
 from routing.models import ROUTING_MOVE, Criterion, Direction, Move
 
-from .facts import STEP_COLUMNS, Coverage, board_time_ctes, cohort_cte, note_position_sql, path_ctes
-from .models import BoardTime, NotePosition, RoutingStep, TicketFact
+from .facts import (
+    Coverage,
+    board_time_ctes,
+    cohort_cte,
+    note_position_sql,
+    path_ctes,
+    resolution_counts,
+    routing_counts,
+)
+from .models import BoardTime, NotePosition, RoutingStep
 from .period import FlowQuery
-from .sql import _datetime_converter, _epoch, _fetch, _param, _postgres, _routing_sql, _table
+from .sql import _datetime_converter, _fetch, _param, _postgres, _routing_sql, _table
 
 DAY = 86400  # seconds
 STALE_LIST = 20  # idle tickets listed (the count covers all of them)
@@ -207,39 +215,15 @@ class _Reads:
         board = self.boards.get(pk)
         return board.name if board else "–"
 
-    def _moves(self):
-        moves = Move.objects.filter(ROUTING, created_at__gte=self.start, created_at__lt=self.end)
-        if self.board_id is not None:
-            moves = moves.filter(Q(from_board_id=self.board_id) | Q(to_board_id=self.board_id))
-        return moves
-
     @cached_property
     def routing_groups(self) -> list[dict]:
         """The period's routing moves, counted per (boards, tiers, direction, criterion, who, day).
 
-        One GROUP BY over move_routing_time_idx; the matrix, the criteria table,
-        the breach rates, the daily chart and the headline are all sums of it.
+        Whole days from the daily counts, the rest from the raw moves
+        (``flow.facts.routing_counts``); the matrix, the criteria table, the
+        breach rates, the daily chart and the headline are all sums of it.
         """
-        rows = (
-            self._moves()
-            .annotate(
-                day=TruncDate("created_at"),
-                by_scheduler=ExpressionWrapper(Q(actor__isnull=True), output_field=BooleanField()),
-            )
-            .values(
-                "from_board_id",
-                "to_board_id",
-                "from_tier",
-                "to_tier",
-                "direction",
-                "criterion_id",
-                "by_scheduler",
-                "day",
-            )
-            .annotate(n=Count("*"))
-            .order_by()
-        )
-        groups = list(rows)
+        groups = routing_counts(self.start, self.end, self.coverage, self.board_id)
         for g in groups:
             g["who"] = self.who(g["criterion_id"], g["by_scheduler"])
         return groups
@@ -255,23 +239,22 @@ class _Reads:
 
     @cached_property
     def cohort(self) -> dict:
-        """Tickets resolved in the period, in one query (see ``_cohort_sql``): first-board
-        resolution counts, resolutions per (board, tier), and the time-on-board figures."""
-        sql, params = _cohort_sql(self)
+        """Tickets resolved in the period: first-board resolution counts and resolutions per
+        (board, tier) (``flow.facts.resolution_counts``), and the time-on-board figures (``_times_sql``)."""
         first_board: dict[tuple[int, bool], int] = defaultdict(int)
         resolved_at: dict[tuple[int, int], int] = defaultdict(int)
+        for (first, stayed, board_id, tier), n in resolution_counts(self.start, self.end, self.coverage).items():
+            first_board[(first, stayed)] += n
+            resolved_at[(board_id, tier)] += n
+        sql, params = _times_sql(self)
         times: dict[int, tuple] = {}
         raw: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-        for kind, a, b, c, d, e, f in _fetch(sql, params):
-            if kind == "f":
-                first, stayed, board_id, tier, n = int(a), bool(b), int(c), int(d), int(e)
-                first_board[(first, stayed)] += n
-                resolved_at[(board_id, tier)] += n
-            elif _postgres():
-                times[int(a)] = (int(b), float(c), float(d), float(e), float(f))
+        for board_id, n, a, b, c, d in _fetch(sql, params):
+            if _postgres():
+                times[int(board_id)] = (int(n), float(a), float(b), float(c), float(d))
             else:
-                raw[int(a)][0].append(float(c))
-                raw[int(a)][1].append(float(d))
+                raw[int(board_id)][0].append(float(a))
+                raw[int(board_id)][1].append(float(b))
         for pk, (active, wall) in raw.items():
             times[pk] = (
                 len(active),
@@ -288,13 +271,14 @@ class _Reads:
         (routing moves, in order) of the tickets that made a routing move in the period."""
         sql, params = _paths_sql(self)
         convert = _datetime_converter()
-        bounces, wasted, came_back, totals = [], [], {}, defaultdict(lambda: (0, 0, 0))
-        for kind, pk, i1, i2, i3, i4, i5, t1, t2, total, sum2, sum5 in _fetch(sql, params):
+        bounces, wasted, came_back = [], [], {}
+        totals = {"B": (0, 0, 0), "W": (0, 0, 0)}
+        for kind, pk, i1, i2, i3, i4, i5, t1, t2 in _fetch(sql, params):
             if kind == "c":
                 came_back[pk] = int(i1)
-                continue
-            totals[kind] = (int(total), int(sum2 or 0), int(sum5 or 0))
-            if kind == "b":
+            elif kind in totals:
+                totals[kind] = (int(i1), int(i2 or 0), int(i5 or 0))
+            elif kind == "b":
                 bounces.append(Bounce(pk, int(i1), bool(i2), convert(t1)))
             else:
                 wasted.append(Wasted(pk, i1, i2, convert(t1), i3, convert(t2), i4, int(i5)))
@@ -302,28 +286,22 @@ class _Reads:
             "bounces": bounces,
             "wasted": wasted,
             "came_back": came_back,
-            "bounce_count": totals["b"][0],
-            "round_trips": totals["b"][1],
-            "wasted_count": totals["w"][0],
-            "wasted_minutes": totals["w"][2],
+            "bounce_count": totals["B"][0],
+            "round_trips": totals["B"][1],
+            "wasted_count": totals["W"][0],
+            "wasted_minutes": totals["W"][2],
         }
 
 
-def _cohort_sql(reads: _Reads) -> tuple[str, list]:
-    """Tickets resolved in the period (their latest ``resolved_at``), in one statement.
-
-    Rows tagged ``f``: (first board, resolved without leaving it, board and tier
-    resolved at, count). The first board is where the ticket's first board move
-    left from or, with none, the board it is on.
-
-    Rows tagged ``t``: time on each board, per (ticket, board): see
-    ``flow.facts.board_time_ctes``. Tickets the facts cover are read from
-    them (flow_ticketfact, flow_boardtime); the others (``live``) go through
-    the same definitions over their raw moves. On PostgreSQL the percentiles
-    are taken here; SQLite returns the values.
+def _times_sql(reads: _Reads) -> tuple[str, list]:
+    """Time on each board of the tickets resolved in the period, in one statement: per (ticket,
+    board), see ``flow.facts.board_time_ctes``. Tickets the facts cover are read from
+    flow_boardtime; the others (``live``) go through the same definitions over their raw moves.
+    On PostgreSQL the percentiles are taken here (board, tickets, active p50, p90, wall p50, p90);
+    SQLite returns the values (board, NULL, active, wall, NULL, NULL).
     """
     cover = reads.coverage
-    tf, bt = _table(TicketFact), _table(BoardTime)
+    bt = _table(BoardTime)
     period = [_param(reads.start), _param(reads.end)]
     ctes, params = [], []
     if cover.built:
@@ -334,68 +312,53 @@ def _cohort_sql(reads: _Reads) -> tuple[str, list]:
     params += period
     ctes.append(board_time_ctes(reads.running_columns))
     ctes.append(
-        f"""firsts AS (
-            SELECT first_from, board_id, tier FROM cohort
-            UNION ALL
-            SELECT f.first_from, f.board_id, f.tier FROM {tf} f
-             WHERE f.resolved_at >= %s AND f.resolved_at < %s AND {cover.is_covered("f.ticket_id")}
-        ), times AS (
+        f"""times AS (
             SELECT board_id, active, wall FROM per_ticket
             UNION ALL
             SELECT b.board_id, b.active_seconds, b.wall_seconds FROM {bt} b
              WHERE b.resolved_at >= %s AND b.resolved_at < %s AND {cover.is_covered("b.ticket_id")}
         )"""
     )
-    params += period + period
+    params += period
     where = ""
     if reads.board_id is not None:
         where = "WHERE board_id = %s"
+        params.append(reads.board_id)
     if _postgres():
-        times = f"""
-            SELECT 't', board_id, COUNT(*),
+        select = f"""
+            SELECT board_id, COUNT(*),
                    PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY active),
                    PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY active),
                    PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY wall),
                    PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY wall)
               FROM times {where} GROUP BY board_id"""
     else:
-        times = f"SELECT 't', board_id, NULL, active, wall, NULL, NULL FROM times {where}"
-    if reads.board_id is not None:
-        params.append(reads.board_id)
-    sql = f"""
-        WITH {", ".join(ctes)}
-        SELECT 'f', COALESCE(first_from, board_id), CASE WHEN first_from IS NULL THEN 1 ELSE 0 END,
-               board_id, tier, COUNT(*), NULL
-          FROM firsts
-         GROUP BY COALESCE(first_from, board_id), CASE WHEN first_from IS NULL THEN 1 ELSE 0 END, board_id, tier
-        UNION ALL
-        {times}
-    """
-    return sql, params
+        select = f"SELECT board_id, NULL, active, wall, NULL, NULL FROM times {where}"
+    return f"WITH {', '.join(ctes)} {select}", params
 
 
 def _paths_sql(reads: _Reads) -> tuple[str, list]:
-    """One statement over the paths of the tickets that made a routing move in the period.
+    """One statement over the steps (routing moves, with their neighbours and flags: see
+    ``flow.facts.path_ctes``) made in the period.
 
-    ``w`` holds the period's steps (see ``flow.facts.path_ctes``): each routing
-    move with the ticket's previous board move and next routing move. Tickets
-    the facts cover are read from flow_routingstep; the others (``live``) go
-    through the same definition over their raw moves. Rows tagged:
+    Tickets the facts cover are read from flow_routingstep, each gauge through
+    the partial index of its flag; the others (``live``) go through the same
+    definition over their raw moves. Rows tagged:
 
-    - ``b``: a bouncing ticket (see ``bounces_found``),
-    - ``w``: a wasted escalation (see ``wasted_escalations``), with the minutes
-      of the ticket's notes written between the escalation and the return,
+    - ``b``: a bouncing ticket (see ``bounces_found``), the latest first; ``B`` their count
+      and how many went A→B→A within a day;
+    - ``w``: a wasted escalation (see ``wasted_escalations``), with the minutes of the
+      ticket's notes written between the escalation and the return; ``W`` their count
+      and minutes;
     - ``c``: per criterion, its moves that came straight back (see ``came_back``).
     """
-    m, n, cr, rs = _table(Move), _table(Note), _table(Criterion), _table(RoutingStep)
     cover = reads.coverage
-    period = "w.created_at >= %s AND w.created_at < %s"
+    n, rs = _table(Note), _table(RoutingStep)
     window = [_param(reads.start), _param(reads.end)]
     board, board_params = "", []
     if reads.board_id is not None:
-        board = "AND (w.from_board_id = %s OR w.to_board_id = %s)"
+        board = "AND (x.from_board_id = %s OR x.to_board_id = %s)"
         board_params = [reads.board_id, reads.board_id]
-    elapsed = f"{_epoch('w.created_at')} - {_epoch('w.prev_at')}"
     ctes, params = [], []
     if cover.built:
         live, live_params = cover.live_cte()
@@ -403,58 +366,57 @@ def _paths_sql(reads: _Reads) -> tuple[str, list]:
         params += live_params
     ctes.append(
         f"""touched AS (
-            SELECT DISTINCT r.ticket_id FROM {m} r
+            SELECT DISTINCT r.ticket_id FROM {_table(Move)} r
              WHERE {_routing_sql("r")} AND r.created_at >= %s AND r.created_at < %s AND {cover.is_live("r.ticket_id")}
         )"""
     )
     params += window
     ctes.append(path_ctes())
+
+    def flagged(flag: str, columns: str) -> str:
+        """The period's steps carrying ``flag``: the live ones, and the facts of the others."""
+        params.extend([*window, *board_params, *window, *board_params])
+        period = f"x.{flag} = 1 AND x.created_at >= %s AND x.created_at < %s {board}"
+        return f"""SELECT {columns} FROM steps x WHERE {period}
+                   UNION ALL
+                   SELECT {columns} FROM {rs} x WHERE {period} AND {cover.is_covered("x.ticket_id")}"""
+
+    conditions = [pk for pk, c in reads.criteria.items() if c.trigger == Criterion.Trigger.CONDITION]
+    wasted_columns = "x.ticket_id, x.to_board_id, x.from_board_id, x.prev_crit, x.criterion_id, x.prev_at, x.created_at"
+    by_condition = f"x.prev_crit IN ({', '.join(str(pk) for pk in conditions)})" if conditions else "1 = 0"
     ctes.append(
-        f"""w AS (
-            SELECT {STEP_COLUMNS} FROM steps
-            UNION ALL
-            SELECT {STEP_COLUMNS} FROM {rs} s
-             WHERE s.created_at >= %s AND s.created_at < %s AND {cover.is_covered("s.ticket_id")}
+        f"""bounced AS (
+            SELECT ticket_id, MAX(n) AS n, MAX(round_trip) AS rt, MAX(created_at) AS at
+              FROM ({flagged("bounce", "x.ticket_id, x.n, x.round_trip, x.created_at")}) b
+             GROUP BY ticket_id
+        ), wasted AS (
+            SELECT x.ticket_id, x.to_board_id, x.from_board_id, x.prev_crit, x.criterion_id, x.prev_at, x.created_at,
+                   (SELECT COALESCE(SUM(nt.minutes_worked), 0) FROM {n} nt
+                     WHERE nt.ticket_id = x.ticket_id AND nt.created_at >= x.prev_at
+                       AND nt.created_at < x.created_at) AS minutes
+              FROM ({flagged("returned", wasted_columns)}) x
+             WHERE NOT (x.prev_crit IS NOT NULL AND {by_condition})
         )"""
     )
-    params += window
+    limit = "" if reads.detail_limit is None else f"LIMIT {int(reads.detail_limit)}"
     sql = f"""
         WITH {", ".join(ctes)}
-        SELECT 'b' AS kind, w.ticket_id AS id, MAX(w.n) AS i1,
-               MAX(CASE WHEN w.to_board_id = w.prev_from AND {elapsed} <= {DAY} THEN 1 ELSE 0 END) AS i2,
-               NULL AS i3, NULL AS i4, NULL AS i5, MAX(w.created_at) AS t1, NULL AS t2
-          FROM w
-         WHERE w.bc = 1 AND {period} {board}
-           AND (w.n >= 3 OR (w.to_board_id = w.prev_from AND {elapsed} <= {DAY}))
-         GROUP BY w.ticket_id
-        UNION ALL
-        SELECT 'w', w.ticket_id, w.to_board_id, w.from_board_id, w.prev_crit, w.criterion_id,
-               (SELECT COALESCE(SUM(nt.minutes_worked), 0) FROM {n} nt
-                 WHERE nt.ticket_id = w.ticket_id AND nt.created_at >= w.prev_at AND nt.created_at < w.created_at),
+        -- First the one select with every column typed: PostgreSQL types a UNION's columns from the left.
+        SELECT 'w', w.ticket_id, w.to_board_id, w.from_board_id, w.prev_crit, w.criterion_id, w.minutes,
                w.prev_at, w.created_at
-          FROM w LEFT JOIN {cr} ec ON ec.id = w.prev_crit
-         WHERE w.bc = 1 AND {period} {board}
-           AND w.direction = 'de-escalate' AND w.prev_dir = 'escalate' AND w.prev_from = w.to_board_id
-           AND (ec.trigger IS NULL OR ec.trigger <> 'condition')
+          FROM (SELECT * FROM wasted ORDER BY created_at DESC, ticket_id {limit}) w
         UNION ALL
-        SELECT 'c', w.criterion_id, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL
-          FROM w
-         WHERE w.criterion_id IS NOT NULL AND {period} {board}
-           AND w.next_at IS NOT NULL AND {_epoch("w.next_at")} - {_epoch("w.created_at")} <= {DAY}
-           AND w.next_board = w.from_board_id AND (w.bc = 1 OR w.next_tier = w.from_tier)
-         GROUP BY w.criterion_id
+        SELECT 'b', b.ticket_id, b.n, b.rt, NULL, NULL, NULL, b.at, NULL
+          FROM (SELECT * FROM bounced ORDER BY at DESC, ticket_id {limit}) b
+        UNION ALL
+        SELECT 'B', NULL, COUNT(*), SUM(rt), NULL, NULL, NULL, NULL, NULL FROM bounced
+        UNION ALL
+        SELECT 'W', NULL, COUNT(*), NULL, NULL, NULL, SUM(minutes), NULL, NULL FROM wasted
+        UNION ALL
+        SELECT 'c', c.criterion_id, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL
+          FROM ({flagged("came_back", "x.criterion_id")}) c
+         GROUP BY c.criterion_id
     """
-    # The lists: the latest first, as many as asked for; every row carries its kind's totals.
-    limit = "" if reads.detail_limit is None else f"WHERE x.kind = 'c' OR x.rn <= {int(reads.detail_limit)}"
-    sql = f"""
-        SELECT x.kind, x.id, x.i1, x.i2, x.i3, x.i4, x.i5, x.t1, x.t2, x.total, x.sum2, x.sum5 FROM (
-            SELECT u.*, ROW_NUMBER() OVER (PARTITION BY u.kind ORDER BY COALESCE(u.t2, u.t1) DESC, u.id) AS rn,
-                   COUNT(*) OVER (PARTITION BY u.kind) AS total,
-                   SUM(u.i2) OVER (PARTITION BY u.kind) AS sum2, SUM(u.i5) OVER (PARTITION BY u.kind) AS sum5
-              FROM ({sql}) u
-        ) x {limit}
-    """
-    params += [*window, *board_params, *window, *board_params, *window, *board_params]
     return sql, params
 
 

@@ -31,8 +31,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from boards.models import Board, Column, Technician, Ticket
-from routing.models import OPENING_MOVE, ROUTING_MOVE, Criterion, Direction, Move
+from routing.models import Criterion, Direction, Move
 
+from .facts import Coverage, opening_counts, resolution_counts, routing_counts
 from .period import FlowQuery
 
 # Geometry, in SVG user units (px at 100 %).
@@ -213,26 +214,23 @@ class FlowMap:
 def _move_counts(query: FlowQuery) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
     """(moves per criterion, tickets opened per board, tickets resolved per board) in the period.
 
-    Three grouped reads, each served by a partial index whatever the size of
-    the log: criteria move tickets between boards or tiers (ROUTING_MOVE,
-    move_routing_time_idx); a ticket opened is its first Move (OPENING_MOVE,
-    move_opening_time_idx); resolved means closed in the period and still
-    closed, on the board it was closed on (ticket_resolved_idx).
+    The same counts as the gauges (flow.facts): whole days from the daily
+    counts, the ragged ends and anything newer than the facts from the raw
+    rows. Criteria move tickets between boards or tiers (ROUTING_MOVE); a
+    ticket opened is its first Move (OPENING_MOVE); resolved means closed in
+    the period and still closed, on the board it was closed on.
     """
-    moves = Move.objects.filter(created_at__gte=query.start, created_at__lt=query.end)
-    resolved = Ticket.objects.filter(resolved_at__gte=query.start, resolved_at__lt=query.end)
-    if query.board is not None:
-        moves = moves.filter(Q(from_board=query.board) | Q(to_board=query.board))
-        resolved = resolved.filter(board=query.board)
-
-    def grouped(rows) -> dict[int, int]:
-        return dict(rows.annotate(n=Count("pk")).order_by())
-
-    return (
-        grouped(moves.filter(ROUTING_MOVE, criterion__isnull=False).values_list("criterion_id")),
-        grouped(moves.filter(OPENING_MOVE).values_list("to_board_id")),
-        grouped(resolved.values_list("board_id")),
-    )
+    cover = Coverage.read()
+    board_id = query.board.pk if query.board is not None else None
+    by_criterion: dict[int, int] = defaultdict(int)
+    for g in routing_counts(query.start, query.end, cover, board_id):
+        if g["criterion_id"] is not None:
+            by_criterion[g["criterion_id"]] += g["n"]
+    resolved: dict[int, int] = defaultdict(int)
+    for (_first, _stayed, board, _tier), n in resolution_counts(query.start, query.end, cover).items():
+        if board_id is None or board == board_id:
+            resolved[board] += n
+    return dict(by_criterion), opening_counts(query.start, query.end, cover, board_id), dict(resolved)
 
 
 def _opened_by_source(query: FlowQuery) -> dict[int, list[tuple[str, int]]]:

@@ -28,6 +28,8 @@ class FactsState(models.Model):
     moves_through = models.BigIntegerField(default=0)
     notes_through = models.BigIntegerField(default=0)
     built_at = models.DateTimeField(null=True)
+    # The time zone DailyCount's days were cut in: another one (settings changed) means rebuild them.
+    time_zone = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name = "flow facts state"
@@ -97,11 +99,19 @@ class RoutingStep(models.Model):
     next_board = models.IntegerField(null=True)
     next_tier = models.PositiveSmallIntegerField(null=True)
     next_at = models.DateTimeField(null=True)
+    # What the gauges ask of it (flow.facts.path_ctes): 1 or 0.
+    round_trip = models.SmallIntegerField(default=0)
+    bounce = models.SmallIntegerField(default=0)
+    returned = models.SmallIntegerField(default=0)
+    came_back = models.SmallIntegerField(default=0)
 
     class Meta:
         indexes = [
-            # flow.gauges bounces, wasted escalations, came back: created_at in [start, end).
-            models.Index(fields=["created_at"], name="flow_routingstep_time_idx"),
+            # flow.gauges bounces, wasted escalations, came back: created_at in [start, end),
+            # each over the few steps that carry its flag.
+            models.Index(fields=["created_at"], name="flow_step_bounce_idx", condition=models.Q(bounce=1)),
+            models.Index(fields=["created_at"], name="flow_step_returned_idx", condition=models.Q(returned=1)),
+            models.Index(fields=["created_at"], name="flow_step_came_back_idx", condition=models.Q(came_back=1)),
         ]
 
     def __str__(self) -> str:
@@ -126,3 +136,50 @@ class NotePosition(models.Model):
 
     def __str__(self) -> str:
         return f"note {self.note_id}"
+
+
+class DailyCount(models.Model):
+    """How many of one kind of thing happened on one local day, per key (flow.facts.COUNTS):
+
+    - ``route``: routing moves (move ids <= moves_through), per from/to board, from/to tier,
+      direction, criterion and whether the scheduler moved (no actor);
+    - ``open``: tickets opened (opening moves, ids <= moves_through), per board;
+    - ``resolved``: resolved tickets as their TicketFact says, per board and tier resolved at,
+      first board and whether they never left it (``other_tier`` 1).
+
+    Whole days of a period are summed from here; its ragged ends, and anything newer
+    than the watermark, are counted from the raw rows (flow.facts.whole_days).
+    """
+
+    kind = models.CharField(max_length=8)
+    day = models.DateField()
+    board = models.IntegerField()
+    other_board = models.IntegerField(default=0)
+    tier = models.SmallIntegerField(default=0)
+    other_tier = models.SmallIntegerField(default=0)
+    direction = models.CharField(max_length=12, blank=True)
+    criterion = models.IntegerField(default=0)  # 0: none
+    by_scheduler = models.BooleanField(default=False)
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "kind",
+                    "day",
+                    "board",
+                    "other_board",
+                    "tier",
+                    "other_tier",
+                    "direction",
+                    "criterion",
+                    "by_scheduler",
+                ],
+                name="flow_dailycount_key",
+            )
+        ]
+        # (The unique constraint's index, led by kind and day, serves the reads: kind = k AND day in [a, b).)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.day}: {self.n}"

@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 from boards.models import Ticket
 from boards.services import add_note
-from flow import facts, gauges
+from flow import facts, gauges, graph
 from flow.facts import Coverage
 from flow.models import BoardTime, FactsState, NotePosition, RoutingStep, TicketFact
 from flow.period import FlowQuery
@@ -29,10 +29,13 @@ from tests.flow.test_gauges import END, NOW, QUERY, START, at, build_history, co
 
 
 def figures(query: FlowQuery = QUERY, now: datetime = NOW) -> dict:
-    """Everything the page shows that comes from the log, in comparable form."""
+    """Everything the page shows that comes from the log, in comparable form: the gauges and the map."""
     result = gauges.compute(query, now)
     tables = {t.name: (t.csv, t.total, t.count, t.definition) for t in [*result.tables, result.daily_table]}
-    return {"summary": result.summary, "tables": tables}
+    flow_map = graph.build(query, now)
+    nodes = {n.id: (n.opened, n.resolved) for n in flow_map.nodes}
+    arrows = sorted((a.criterion.pk, a.count) for a in flow_map.arrows)
+    return {"summary": result.summary, "tables": tables, "nodes": nodes, "arrows": arrows}
 
 
 def raw_figures(monkeypatch, query: FlowQuery = QUERY, now: datetime = NOW) -> dict:
@@ -184,6 +187,22 @@ def test_the_page_reads_a_fixed_number_of_queries_with_facts(desk, tier1, tier2)
 
     assert result.summary["moves"] == 4 * 9
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_days_are_cut_in_the_site_time_zone(monkeypatch, desk, tier1, tier2, settings):
+    """Daily counts follow the site's local days (here UTC+5:30, so a UTC midnight is mid-day);
+    after the time zone changes they are not read until a build counts them afresh."""
+    build_history(desk, tier1, tier2)
+    facts.build(NOW)
+    settings.TIME_ZONE = "Asia/Kolkata"
+    assert facts.whole_days(START, END, Coverage.read()) is None  # counted in UTC: not read
+    assert_same_as_raw(monkeypatch, desk)
+
+    facts.build(NOW)
+
+    days = facts.whole_days(START, END, Coverage.read())
+    assert days is not None and days.start_at.utcoffset() == timedelta(hours=5, minutes=30)
+    assert_same_as_raw(monkeypatch, desk)
 
 
 # --- A randomized history ----------------------------------------------------------------------

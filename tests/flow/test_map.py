@@ -158,7 +158,10 @@ def test_the_map_takes_the_same_queries_whatever_the_size_of_the_history(desk, t
         resolve(t, tier1, NOW - timedelta(hours=i + 1))
     with CaptureQueriesContext(connection) as large:
         graph.build(q(), NOW)
-    assert len(large) == len(small) <= 8
+    # Boards, criteria, how far the precomputed facts go, moves per criterion, openings and
+    # resolutions (whole days from the daily counts once built: one more query each), open
+    # tickets, staffed tiers, alert sources.
+    assert len(large) == len(small) <= 11
 
 
 def test_criterion_names_are_escaped_and_the_svg_file_is_well_formed(desk):
