@@ -272,14 +272,16 @@ CELERY_TASK_IGNORE_RESULT = False
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# A static schedule. The sweep expires before the next one is due so a beat
-# that was down (or runs twice) never piles up a backlog of sweeps.
-SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60)
+# A static schedule. The sweep ticks every 5 seconds so that a deadline
+# becomes a move within seconds (routing.tasks.sweep_due_tickets says why a
+# fast tick with a one-query probe). Each tick expires before the next one is
+# due, so a beat that was down (or runs twice) never piles up a backlog of sweeps.
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 5)
 CELERY_BEAT_SCHEDULE = {
     "sweep-due-tickets": {
         "task": "routing.tasks.sweep_due_tickets",
         "schedule": float(SWEEP_INTERVAL_SECONDS),
-        "options": {"expires": max(SWEEP_INTERVAL_SECONDS - 5, 1)},
+        "options": {"expires": max(SWEEP_INTERVAL_SECONDS - 1, 1)},
     },
     # Reads each active mailbox (none configured: one query) and sends the outbox.
     "poll-mailboxes": {
