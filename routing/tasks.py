@@ -16,9 +16,24 @@ log = logging.getLogger(__name__)
 VERBS = {Direction.ESCALATE: "escalated", Direction.DE_ESCALATE: "de-escalated", Direction.TRANSFER: "transferred"}
 
 
-@shared_task(name="routing.tasks.sweep_due_tickets")
+@shared_task(name="routing.tasks.sweep_due_tickets", ignore_result=True)
 def sweep_due_tickets() -> int:
-    """Beat runs this every minute: escalate every ticket whose deadline passed."""
+    """Beat runs this every few seconds (SWEEP_INTERVAL_SECONDS, 5): escalate every ticket whose deadline passed.
+
+    Why a fast tick, and not a wake-up timed to the next deadline: the tick
+    keeps the deadline in the database alone, where every change of a clock
+    already writes it. A timed wake-up would be a second copy of "when is the
+    next deadline" in the broker (an ETA task) that every move, edit of a
+    criterion and restart must cancel and reschedule; one missed or lost makes
+    a late escalation that nothing notices, and Redis visibility timeouts make
+    long ETAs fire twice. The tick costs, when nothing is due (almost always),
+    one indexed query with LIMIT 1 (``services.sweep``'s probe) and one small
+    message every 5 seconds; a deadline becomes a move within one interval
+    plus the worker's pick-up, and a tick lost (beat down, worker busy, the
+    message expired) is made up by the next one, which finds the same
+    tickets due. The exactly-once guarantees stay the sweep's own (SKIP
+    LOCKED, one transaction per batch), so overlapping ticks are harmless.
+    """
     moved = services.sweep()
     if moved:
         log.info("sweep moved %d ticket(s)", moved)
