@@ -75,16 +75,16 @@ def _batch_email(moves: list[Move]) -> tuple[str, str]:
     criteria = {move.criterion.name for move in moves if move.criterion}
     why = f" by the {criteria.pop()}" if len(criteria) == 1 else ""
     subject = f"[Switchback] {len(moves)} tickets {verb} to {board.name}{why}"
-    lines = [f"{len(moves)} tickets {verb} to {board.name}{why}, by {moves[0].actor_name}:", ""]
+    lines = [f"{len(moves)} tickets {verb} to {board.name}{why}:", ""]
     for move in moves:
         ticket = move.ticket
-        lines.append(
-            f"{ticket.number} {ticket.title} — {move.from_board} → {move.to_column.name} · tier {move.to_tier}"
-            + ("" if why else f" ({move.criterion.name if move.criterion else 'moved by hand'})")
-        )
+        where = f"{move.from_board} → {move.to_board} · {move.to_column.name} · tier {move.to_tier}"
+        because = "" if why else f" ({move.criterion.name if move.criterion else 'moved by hand'})"
+        lines.append(f"{ticket.number} {ticket.title} — {where}{because}")
+    lines += ["", f"By: {moves[0].actor_name}"]
     notes = {move.note for move in moves if move.note}
     if len(notes) == 1:
-        lines += ["", notes.pop()]
+        lines.append(notes.pop())
     return subject, "\n".join(lines)
 
 
