@@ -504,7 +504,6 @@
       restoreFocus(target);
       markOpenCard();
       tick();
-      checkDrawer();
     } else if (target.id === "drawer") {
       restoreNote();
       markOpenCard();
@@ -519,6 +518,9 @@
     var target = e.detail.target;
     var fresh = target && target.id ? document.getElementById(target.id) : target;
     afterSwap(fresh);
+    // Only a poll brings the columns as the main swap; an action's answer
+    // carries its own drawer (out of band), so there is nothing to check.
+    if (fresh && fresh.id === "board-columns") checkDrawer();
     if (fresh && fresh.id === "drawer" && e.detail.requestConfig && e.detail.requestConfig.verb === "get") {
       var body = fresh.querySelector(".drawer-body");
       if (body) body.focus({ preventScroll: true });
@@ -597,7 +599,8 @@
   var keptNote = null; // {ticket: id, text: "..."}
 
   function drawerNoteText() {
-    var box = document.querySelector("#drawer textarea[name=body]");
+    // The note box, or a kept note already shown (a second redraw keeps it too).
+    var box = document.querySelector("#drawer textarea[name=body]") || document.querySelector("#drawer .kept-note textarea");
     return box ? box.value : "";
   }
 
@@ -609,7 +612,8 @@
   });
 
   function keepNote() {
-    var id = drawerTicketId();
+    var kept = document.querySelector("#drawer .kept-note[data-ticket-id]");
+    var id = drawerTicketId() || (kept && kept.getAttribute("data-ticket-id"));
     var text = drawerNoteText();
     var saved = answerSavedNote;
     if (id && text.trim() && !saved) keptNote = { ticket: id, text: text };
@@ -628,6 +632,7 @@
     }
     var kept = document.createElement("div");
     kept.className = "kept-note";
+    kept.setAttribute("data-ticket-id", keptNote.ticket);
     kept.setAttribute("role", "alert");
     var p = document.createElement("p");
     p.textContent = "Your note on #" + keptNote.ticket + " was not added: the ticket is no longer on a board you work. Copy it before you close this.";
@@ -669,7 +674,9 @@
   function checkDrawer() {
     var body = document.querySelector("#drawer:not(.drawer-page) .drawer-body[data-ticket-id]");
     var cols = columnsEl();
-    if (!body || !cols) return;
+    // A write in flight answers with the drawer itself; redrawing now would
+    // detach the form that sent it, and htmx would lose its answer.
+    if (!body || !cols || pendingWrites > 0) return;
     var card = document.getElementById("ticket-" + body.getAttribute("data-ticket-id"));
     if (!card || card.getAttribute("data-version") !== body.getAttribute("data-version")) refreshDrawer();
   }
