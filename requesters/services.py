@@ -191,6 +191,7 @@ def open_request(
 ) -> Ticket:
     """Open a ticket for a requester, keep their attachments and queue the acknowledgement."""
     email = email.lower()
+    name = " ".join(name.split())  # never a line break in a mail header
     with transaction.atomic():
         ticket = Ticket(
             board=board,
@@ -557,6 +558,12 @@ def send_one(pk: int, *, now: datetime | None = None) -> str:
     )
     try:
         message.send(fail_silently=False)
+    except ValueError as exc:
+        # An address Django refuses to put in a header: no retry can help.
+        out.status, out.last_error = OutboundMessage.Status.FAILED, f"ValueError: {exc}"[:2000]
+        out.save(update_fields=["status", "last_error"])
+        log.error("cannot send %s to %r: %s", out.subject, out.to, exc)
+        return "failed"
     except (smtplib.SMTPException, OSError) as exc:
         out.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         if out.attempts >= MAX_SEND_ATTEMPTS:

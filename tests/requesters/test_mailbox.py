@@ -382,3 +382,14 @@ def test_a_message_that_fails_to_import_stays_unread_and_the_others_go_ahead(
 
     assert poll(mailbox, django_capture_on_commit_callbacks).counts == {"opened": 1}
     assert sorted(Ticket.objects.values_list("title", flat=True)) == ["First", "Second"]
+
+
+def test_an_address_that_cannot_be_sent_to_gives_up_at_once(desk, smtp, tier1, ticket_factory):
+    ticket = ticket_factory()
+    Ticket.objects.filter(pk=ticket.pk).update(requester_email="pat@northwind.example\nBcc: all@example.com")
+    ticket.refresh_from_db()
+    note = add_note(ticket, author=tier1, body="Hello", internal=False)
+
+    assert services.send_one(OutboundMessage.objects.get(note=note).pk) == "failed"
+    assert OutboundMessage.objects.get(note=note).status == "failed"
+    assert smtp.messages == []
