@@ -483,7 +483,7 @@ def queue_mail(
         note=note,
         kind=kind,
         from_address=from_address,
-        to=formataddr((ticket.requester_name, link.email)),
+        to=formataddr((ticket.requester_name, ticket.requester_email or link.email)),
         subject=subject[:300],
         body=body,
         message_id=message_key(make_msgid("sb", domain=domain)),

@@ -11,6 +11,7 @@ at a laptop and a phone width: ``requester-<page>-<width>-<scheme>.png``.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -50,6 +51,9 @@ def test_a_request_from_the_form_is_answered_on_the_status_page(
     form.get_by_label("Your email").fill("pat@northwind.example")
     form.get_by_label("Subject").fill("Can't print to the 3rd floor printer")
     form.get_by_label("What happened?").fill("It says offline since this morning.")
+    form.get_by_label("Attachment").set_input_files(
+        files=[{"name": "printer-status.txt", "mimeType": "text/plain", "buffer": b"Offline since 08:02"}]
+    )
     form.get_by_role("button", name="Send request").click()
     expect(form.get_by_role("heading", name="Thank you: your request is in")).to_be_visible()
 
@@ -73,6 +77,16 @@ def test_a_request_from_the_form_is_answered_on_the_status_page(
     note_form.get_by_role("button", name="Add note").click()
     expect(desk_page.locator(".event.note.internal").first).to_contain_text("upgrade next week")
     assert [m.subject for m in mail.outbox] == [ack.subject, f"Re: [#{ticket.pk}] Can't print to the 3rd floor printer"]
+    # The requester's file, downloadable from the drawer.
+    with desk_page.expect_download() as download:
+        desk_page.locator(".requester-files a", has_text="printer-status.txt").click()
+    assert download.value.suggested_filename == "printer-status.txt"
+    assert Path(download.value.path()).read_bytes() == b"Offline since 08:02"
+    for scheme in ("light", "dark"):
+        desk_page.set_viewport_size({"width": 1440, "height": 900})
+        desk_page.emulate_media(color_scheme=scheme)
+        desk_page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+        _shoot(desk_page, screenshot_dir, f"requester-drawer-1440-{scheme}")
 
     # The requester follows the link from the mail.
     status = requester.new_page()
