@@ -208,3 +208,20 @@ def test_the_status_page_reads_the_same_number_of_queries_however_long_the_timel
     with django_assert_max_num_queries(len(short.captured_queries)):
         page = client.get(status_path(link))
     assert page.content.decode().count("You wrote") == 10
+
+
+def test_the_technician_endpoints_refuse_the_wrong_method(client, request_ticket, tier1):
+    client.login(username="tess", password=PASSWORD)
+    attachment = Attachment.objects.get(ticket=request_ticket)
+
+    assert client.post(reverse("requester_attachment", args=[attachment.pk])).status_code == 405
+    assert client.get(reverse("requester_link_revoke", args=[request_ticket.pk])).status_code == 405
+    assert client.get(reverse("requester_link_renew", args=[request_ticket.pk])).status_code == 405
+
+
+def test_a_ticket_with_no_requester_has_no_link_to_revoke(client, desk, tier1, ticket_factory):
+    ticket = ticket_factory()
+    Ticket.objects.filter(pk=ticket.pk).update(requester_email="")
+    client.login(username="tess", password=PASSWORD)
+
+    assert client.post(reverse("requester_link_revoke", args=[ticket.pk])).status_code == 404
