@@ -289,6 +289,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Brings the Flow page's precomputed facts up to date with the Move log (flow.facts).
+    "build-flow-facts": {
+        "task": "flow.tasks.build_facts",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 # How often an open board asks "has anything changed?" (milliseconds).
