@@ -7,9 +7,13 @@ then times, with Django's test client and no network:
 
 - the board page (GET /boards/triage/), the full kanban;
 - one move (POST /tickets/<pk>/move/ as the browser's drag sends it, htmx);
-- the poll when nothing changed (GET /boards/triage/changes/, 204).
+- the poll when nothing changed (GET /boards/triage/changes/, 204);
+- the top bar's search (GET /search/?q=…) once the desk holds ``--search-tickets``
+  tickets (100,000 by default, bulk-written, with a note on every other one):
+  a rare word, a common one, a requester, a client, note text and a number.
 
-Prints the median of several runs. Targets: board under 150 ms, move under 30 ms.
+Prints the median of several runs. Targets: board under 150 ms, move under 30 ms,
+search under 100 ms (on PostgreSQL, its full-text indexes; SQLite scans with LIKE).
 Figures only: nothing here fails a build (see DESIGN.md, "bench/").
 
     .venv/bin/python bench/board.py [--cards 500] [--runs 15]
@@ -33,7 +37,39 @@ os.environ.setdefault("STATIC_MANIFEST", "false")
 os.environ.setdefault("SWITCHBACK_CELERY_DIR", tempfile.mkdtemp(prefix="switchback-bench-celery-"))
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 
-TARGETS_MS = {"board page": 150, "move": 30}
+TARGETS_MS = {"board page": 150, "move": 30, "search": 100}
+
+WORDS = [
+    "printer",
+    "toner",
+    "vpn",
+    "mailbox",
+    "outlook",
+    "laptop",
+    "dock",
+    "monitor",
+    "wifi",
+    "password",
+    "reset",
+    "backup",
+    "firewall",
+    "switch",
+    "router",
+    "scanner",
+    "phone",
+    "teams",
+    "sharepoint",
+    "onedrive",
+    "license",
+    "invoice",
+    "payroll",
+    "server",
+    "disk",
+    "latency",
+    "dns",
+    "certificate",
+]
+SEARCHES = ["zebracorn", "printer", "quentin", "client 07", "failing ssd", "#{pk}"]
 
 
 def _median_ms(samples: list[float]) -> float:
@@ -113,10 +149,78 @@ def _time_poll(client, triage, runs: int) -> list[float]:
     return samples[1:]
 
 
+def _seed_search(count: int, board) -> int:
+    """``count`` tickets on ``board`` (open and resolved), a note on every other one, written in bulk."""
+    import random
+
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from boards.models import Client, Note, Ticket
+
+    rng = random.Random(9)
+    columns = list(board.columns.order_by("position"))
+    clients = list(Client.objects.all())
+    author = User.objects.first()
+    names = ["Pat Lee", "Sam Okafor", "Ana Ruiz", "Li Wei", "Noor Haddad", "Quentin Blake"]
+    now = timezone.now()
+    batch = 5000
+    made = 0
+    while made < count:
+        size = min(batch, count - made)
+        tickets = []
+        for i in range(made, made + size):
+            column = columns[i % len(columns)]
+            words = " ".join(rng.sample(WORDS, 4))
+            tickets.append(
+                Ticket(
+                    board=board,
+                    column=column,
+                    title=f"{words} #{i}" + (" zebracorn" if i % 20000 == 7 else ""),
+                    requester_name=names[i % len(names)] if i % 50 else "Quentin Blake",
+                    requester_email=f"user{i % 3000}@example.com",
+                    client=clients[i % len(clients)],
+                    priority=1 + i % 4,
+                    resolved_at=now if column.is_done else None,
+                )
+            )
+        created = Ticket.objects.bulk_create(tickets)
+        Note.objects.bulk_create(
+            Note(
+                ticket=t,
+                author=author,
+                body=" ".join(rng.sample(WORDS, 6)) + (" found a failing ssd" if n % 997 == 0 else ""),
+            )
+            for n, t in enumerate(created)
+            if n % 2 == 0
+        )
+        made += size
+    return made
+
+
+def _time_search(client, runs: int) -> dict[str, tuple[list[float], int]]:
+    from boards.models import Ticket
+
+    pk = Ticket.objects.order_by("-pk").values_list("pk", flat=True).first()
+    results = {}
+    for q in SEARCHES:
+        q = q.format(pk=pk)
+        samples, found = [], 0
+        for _ in range(runs + 1):
+            start = time.perf_counter()
+            response = client.get("/search/", {"q": q})
+            samples.append(time.perf_counter() - start)
+            assert response.status_code == 200, response.status_code
+            found = response.content.count(b'id="result-')
+        results[q] = (samples[1:], found)
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cards", type=int, default=500)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--search-tickets", type=int, default=100_000, help="0 skips the search figures")
     args = parser.parse_args()
 
     import django
@@ -151,6 +255,25 @@ def main() -> int:
             target = TARGETS_MS.get(name)
             verdict = "" if target is None else (f"target {target} ms: " + ("ok" if ms <= target else "OVER"))
             print(f"  {name:<16} {ms:8.1f} ms   {verdict:<20} {note}")
+
+        if args.search_tickets:
+            seeded = time.perf_counter()
+            total = _seed_search(args.search_tickets, triage)
+            if vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE boards_ticket; ANALYZE boards_note")
+            seeded = time.perf_counter() - seeded
+            from boards.models import Note, Ticket
+
+            print(
+                f"Search · {vendor} · {Ticket.objects.count():,} tickets, {Note.objects.count():,} notes "
+                f"(+{total:,} bulk-written in {seeded:.1f} s)"
+            )
+            target = TARGETS_MS["search"]
+            for q, (samples, found) in _time_search(client, args.runs).items():
+                ms = _median_ms(samples)
+                verdict = f"target {target} ms: " + ("ok" if ms <= target else "OVER")
+                print(f"  search {q!r:<14} {ms:8.1f} ms   {verdict:<20} {found} results")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         teardown_test_environment()
