@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 
 
 class FlowConfig(AppConfig):
@@ -7,10 +7,13 @@ class FlowConfig(AppConfig):
     verbose_name = "Flow: the map and the gauges"
 
     def ready(self) -> None:
-        from boards.models import Ticket
+        from boards.models import Note, Ticket
 
-        from .facts import forget_counts
+        from .facts import forget_counts, note_edited
 
-        # A deleted ticket takes its moves and its per-ticket facts with it (CASCADE), but
-        # not its share of the daily counts: stop reading those until the next build.
-        post_delete.connect(forget_counts, sender=Ticket, dispatch_uid="flow.facts.forget_counts")
+        # A deleted ticket or note takes its moves and its per-ticket facts with it (CASCADE),
+        # but not its share of the daily counts: stop reading those until the next build.
+        post_delete.connect(forget_counts, sender=Ticket, dispatch_uid="flow.facts.ticket_deleted")
+        post_delete.connect(forget_counts, sender=Note, dispatch_uid="flow.facts.note_deleted")
+        # A note edited in admin (its minutes, its ticket) is placed again.
+        post_save.connect(note_edited, sender=Note, dispatch_uid="flow.facts.note_edited")

@@ -270,7 +270,8 @@ def note_position_sql(condition: str) -> str:
 
 # --- Counts per day: what whole days of a period add up to -----------------------------------
 
-ROUTE, OPEN, RESOLVED = "route", "open", "resolved"
+ROUTE, OPEN, RESOLVED, MINUTES = "route", "open", "resolved", "minutes"
+KINDS = (ROUTE, OPEN, RESOLVED, MINUTES)
 ROUTE_KEYS = ("from_board_id", "to_board_id", "from_tier", "to_tier", "direction", "criterion_id", "by_scheduler")
 
 
@@ -310,6 +311,16 @@ def resolved_groups(facts: QuerySet) -> list[dict]:
     )
 
 
+def minutes_groups(positions: QuerySet) -> list[dict]:
+    """Minutes of placed notes (NotePosition) summed per (board, tier, local day)."""
+    return list(
+        positions.annotate(day=TruncDate("created_at"))
+        .values("board_id", "tier", "day")
+        .annotate(n=Sum("note__minutes_worked"))
+        .order_by()
+    )
+
+
 def _route_key(g: dict) -> tuple:
     return (
         g["day"],
@@ -331,13 +342,17 @@ def _resolved_key(g: dict) -> tuple:
     return (g["day"], g["board_id"], g["first"], g["tier"], g["stayed"], "", 0, False)
 
 
+def _minutes_key(g: dict) -> tuple:
+    return (g["day"], g["board_id"], 0, g["tier"], 0, "", 0, False)
+
+
 KEY_FIELDS = ("day", "board", "other_board", "tier", "other_tier", "direction", "criterion", "by_scheduler")
 
 
 def _tally(groups: list[dict], key, sign: int = 1) -> dict[tuple, int]:
     counts: dict[tuple, int] = defaultdict(int)
     for g in groups:
-        counts[key(g)] += sign * g["n"]
+        counts[key(g)] += sign * (g["n"] or 0)
     return counts
 
 
@@ -376,6 +391,8 @@ def _source_counts(kind: str, moves: Q) -> dict[tuple, int]:
         return _tally(route_groups(Move.objects.filter(ROUTING_MOVE).filter(moves)), _route_key)
     if kind == OPEN:
         return _tally(opening_groups(Move.objects.filter(OPENING_MOVE).filter(moves)), _open_key)
+    if kind == MINUTES:
+        return _tally(minutes_groups(NotePosition.objects.all()), _minutes_key)
     return _tally(resolved_groups(TicketFact.objects.all()), _resolved_key)
 
 
@@ -385,14 +402,33 @@ def _counts_hold(kind: str, moves_through: int) -> bool:
     total = DailyCount.objects.filter(kind=kind).aggregate(n=Sum("n"))["n"] or 0
     if kind == RESOLVED:
         return total == TicketFact.objects.filter(resolved_at__isnull=False).count()
+    if kind == MINUTES:
+        return total == (NotePosition.objects.aggregate(n=Sum("note__minutes_worked"))["n"] or 0)
     source = ROUTING_MOVE if kind == ROUTE else OPENING_MOVE
     return total == Move.objects.filter(source, pk__lte=moves_through).count()
 
 
 def forget_counts(**kwargs) -> None:
-    """Stop reading DailyCount until the next build counts afresh (a ticket was deleted: its
-    moves no longer exist but its counts remain). The page reads the raw rows meanwhile."""
+    """Stop reading DailyCount until the next build counts afresh (a ticket or a note was
+    deleted, or a note edited: the counts no longer add up). The page reads the raw rows meanwhile."""
     FactsState.objects.filter(pk=1).exclude(time_zone="").update(time_zone="")
+
+
+def note_edited(instance: Note, created: bool, **kwargs) -> None:
+    """A note edited (in admin: its minutes, even its ticket) is placed again at once, and the
+    daily counts wait for the next build. A new note needs nothing: its id is past the watermark."""
+    if created:
+        return
+    np_ = _table(NotePosition)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {np_} WHERE note_id = %s", [instance.pk])
+        placed = note_position_sql("n.id = %s")
+        cursor.execute(
+            f"""INSERT INTO {np_} (note_id, ticket_id, created_at, board_id, tier)
+                SELECT x.id, x.ticket_id, x.created_at, x.to_board_id, x.to_tier FROM ({placed}) x""",
+            [instance.pk],
+        )
+    forget_counts()
 
 
 @dataclass(frozen=True)
@@ -548,6 +584,62 @@ def resolution_counts(start: datetime, end: datetime, cover: Coverage) -> dict[t
     return found
 
 
+def minutes_counts(start: datetime, end: datetime, cover: Coverage) -> dict[tuple[int, int], int]:
+    """Minutes logged in notes written in [start, end), per the (board, tier) the ticket stood at
+    when each note was written (``note_position_sql``), in one statement:
+
+    - notes after the watermark, and notes of tickets moved since (``live``), placed from the raw moves;
+    - the others from NotePosition (their minutes from the note itself): whole days through
+      DailyCount's ``minutes`` rows, less what those rows hold for the notes counted live,
+      and the ragged ends row by row.
+    """
+    n, np_, dc = _table(Note), _table(NotePosition), _table(DailyCount)
+    period = [_param(start), _param(end)]
+    in_period = "n.created_at >= %s AND n.created_at < %s AND n.minutes_worked > 0"
+    if not cover.built:
+        sql = f"""SELECT x.to_board_id, x.to_tier, SUM(x.minutes_worked) FROM ({note_position_sql(in_period)}) x
+                  GROUP BY x.to_board_id, x.to_tier"""
+        return {(b, t): int(minutes) for b, t, minutes in _fetch(sql, period)}
+    live, params = cover.live_cte()
+    nt = cover.notes_through
+    parts = [
+        f"SELECT to_board_id, to_tier, minutes_worked FROM ({note_position_sql(f'{in_period} AND n.id > %s')}) a",
+        f"""SELECT to_board_id, to_tier, minutes_worked
+              FROM ({note_position_sql(f"{in_period} AND n.id <= %s AND {cover.is_live('n.ticket_id')}")}) b""",
+    ]
+    params += [*period, nt, *period, nt]
+    placed = f"FROM {np_} p JOIN {n} n ON n.id = p.note_id WHERE n.minutes_worked > 0"
+    covered = f"p.note_id <= %s AND {cover.is_covered('p.ticket_id')}"
+    days = whole_days(start, end, cover)
+    if days is None:
+        parts.append(
+            f"SELECT p.board_id, p.tier, n.minutes_worked {placed} "
+            f"AND p.created_at >= %s AND p.created_at < %s AND {covered}"
+        )
+        params += [*period, nt]
+    else:
+        parts.append(
+            f"""SELECT p.board_id, p.tier, n.minutes_worked {placed}
+                   AND ((p.created_at >= %s AND p.created_at < %s) OR (p.created_at >= %s AND p.created_at < %s))
+                   AND {covered}"""
+        )
+        params += [_param(start), _param(days.start_at), _param(days.end_at), _param(end), nt]
+        parts.append(f"SELECT board, tier, n FROM {dc} WHERE kind = %s AND day >= %s AND day < %s")
+        adapt = connection.ops.adapt_datefield_value
+        params += [MINUTES, adapt(days.first), adapt(days.end)]
+        parts.append(
+            f"""SELECT p.board_id, p.tier, -n.minutes_worked {placed}
+                   AND p.created_at >= %s AND p.created_at < %s
+                   AND (p.note_id > %s OR {cover.is_live("p.ticket_id")})"""
+        )
+        params += [_param(days.start_at), _param(days.end_at), nt]
+    union = "\n UNION ALL \n".join(parts)
+    sql = f"""WITH {live}
+        SELECT x.to_board_id, x.to_tier, SUM(x.minutes_worked) FROM ({union}) x
+         GROUP BY x.to_board_id, x.to_tier"""
+    return {(b, t): int(minutes) for b, t, minutes in _fetch(sql, params) if minutes}
+
+
 # --- The builder ---------------------------------------------------------------------------
 
 
@@ -622,16 +714,17 @@ def build(now: datetime | None = None, *, full: bool = False, wait_seconds: floa
         if full:
             state.moves_through = state.notes_through = 0
         before = state.moves_through
-        tickets, notes, resolved = _rebuild(state, moves_through, notes_through, full=full)
+        tickets, notes, changed = _rebuild(state, moves_through, notes_through, full=full)
         if afresh:
-            for kind in (ROUTE, OPEN, RESOLVED):
+            for kind in KINDS:
                 _recount(kind, moves_through)
         else:
             newer = Q(pk__gt=before, pk__lte=moves_through)
             _add_counts(ROUTE, _source_counts(ROUTE, newer))
             _add_counts(OPEN, _source_counts(OPEN, newer))
-            _add_counts(RESOLVED, resolved)
-            for kind in (ROUTE, OPEN, RESOLVED):
+            for kind, delta in changed.items():
+                _add_counts(kind, delta)
+            for kind in KINDS:
                 if not _counts_hold(kind, moves_through):
                     log.info("flow facts: %s counts no longer add up (a ticket deleted?); counting afresh", kind)
                     _recount(kind, moves_through)
@@ -646,23 +739,32 @@ def build(now: datetime | None = None, *, full: bool = False, wait_seconds: floa
 
 def _rebuild(
     state: FactsState, moves_through: int, notes_through: int, *, full: bool
-) -> tuple[int, int, dict[tuple, int]]:
+) -> tuple[int, int, dict[str, dict[tuple, int]]]:
     """Replace the facts of every ticket with a move in (state.moves_through, moves_through], or whose
     version moved on since its facts were built, and place the notes in (state.notes_through, notes_through].
 
-    Returns (tickets rebuilt, notes placed, the change to the ``resolved`` counts)."""
-    chosen_facts = TicketFact.objects.filter(ticket_id__in=RawSQL("SELECT ticket_id FROM flow_build_tickets", []))
+    Returns (tickets rebuilt, notes placed, the change to the ``resolved`` and ``minutes`` counts)."""
     m, t, n = _table(Move), _table(Ticket), _table(Note)
     tf, bt, rs, np_ = (_table(model) for model in (TicketFact, BoardTime, RoutingStep, NotePosition))
+    chosen = RawSQL("SELECT ticket_id FROM flow_build_tickets", [])
+    chosen_facts = TicketFact.objects.filter(ticket_id__in=chosen)
+    chosen_notes = NotePosition.objects.filter(
+        Q(ticket_id__in=chosen) | Q(note_id__in=RawSQL("SELECT note_id FROM flow_build_notes", []))
+    )
+    changed: dict[str, dict[tuple, int]] = {RESOLVED: defaultdict(int), MINUTES: defaultdict(int)}
+
+    def tally(sign: int) -> None:
+        for key, count in _tally(resolved_groups(chosen_facts), _resolved_key, sign).items():
+            changed[RESOLVED][key] += count
+        for key, count in _tally(minutes_groups(chosen_notes), _minutes_key, sign).items():
+            changed[MINUTES][key] += count
+
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY TABLE flow_build_tickets (ticket_id bigint PRIMARY KEY)")
         cursor.execute("CREATE TEMPORARY TABLE flow_build_notes (note_id bigint PRIMARY KEY)")
         try:
-            resolved: dict[tuple, int] = defaultdict(int)
             if full:
                 cursor.execute(f"INSERT INTO flow_build_tickets SELECT id FROM {t}")
-                for table in (tf, bt, rs, np_):
-                    cursor.execute(f"DELETE FROM {table}")
             else:
                 cursor.execute(
                     f"""INSERT INTO flow_build_tickets
@@ -672,31 +774,35 @@ def _rebuild(
                          WHERE f.ticket_id IS NULL OR f.version <> t.version""",
                     [state.moves_through, moves_through],
                 )
-                resolved = _tally(resolved_groups(chosen_facts), _resolved_key, -1)
-                # Facts of deleted tickets went with them (CASCADE); a ticket's old facts go here.
-                for table in (tf, bt, rs, np_):
-                    cursor.execute(f"DELETE FROM {table} WHERE ticket_id IN (SELECT ticket_id FROM flow_build_tickets)")
             cursor.execute(
                 f"INSERT INTO flow_build_notes SELECT id FROM {n} WHERE id > %s AND id <= %s "
                 f"AND ticket_id NOT IN (SELECT ticket_id FROM flow_build_tickets)",
                 [state.notes_through, notes_through],
             )
-            cursor.execute(f"DELETE FROM {np_} WHERE note_id IN (SELECT note_id FROM flow_build_notes)")
+            if full:
+                for table in (tf, bt, rs, np_):
+                    cursor.execute(f"DELETE FROM {table}")
+            else:
+                tally(-1)
+                # Facts of deleted tickets went with them (CASCADE); a ticket's old facts go here.
+                for table in (tf, bt, rs, np_):
+                    cursor.execute(f"DELETE FROM {table} WHERE ticket_id IN (SELECT ticket_id FROM flow_build_tickets)")
+                cursor.execute(f"DELETE FROM {np_} WHERE note_id IN (SELECT note_id FROM flow_build_notes)")
             cursor.execute("SELECT COUNT(*) FROM flow_build_tickets")
             tickets = cursor.fetchone()[0]
 
-            chosen = "t.id IN (SELECT ticket_id FROM flow_build_tickets)"
+            where = "t.id IN (SELECT ticket_id FROM flow_build_tickets)"
             cursor.execute(
                 f"""INSERT INTO {tf} (ticket_id, version, resolved_at, board_id, tier, first_from)
                     SELECT t.id, t.version, t.resolved_at, t.board_id, t.tier,
                            (SELECT b.from_board_id FROM {m} b
                              WHERE b.ticket_id = t.id AND {_board_change_sql("b")}
                              ORDER BY b.created_at LIMIT 1)
-                      FROM {t} t WHERE {chosen}"""
+                      FROM {t} t WHERE {where}"""
             )
             cursor.execute(
                 f"""INSERT INTO {bt} (ticket_id, board_id, resolved_at, active_seconds, wall_seconds)
-                    WITH {cohort_cte(chosen)}, {board_time_ctes(running_columns())}
+                    WITH {cohort_cte(where)}, {board_time_ctes(running_columns())}
                     SELECT p.ticket_id, p.board_id, c.resolved_at, p.active, p.wall
                       FROM per_ticket p JOIN cohort c ON c.ticket_id = p.ticket_id"""
             )
@@ -715,9 +821,8 @@ def _rebuild(
             )
             notes = cursor.rowcount
             if not full:
-                for key, n in _tally(resolved_groups(chosen_facts), _resolved_key).items():
-                    resolved[key] += n
+                tally(1)
         finally:
             cursor.execute("DROP TABLE flow_build_tickets")
             cursor.execute("DROP TABLE flow_build_notes")
-    return tickets, notes, resolved
+    return tickets, notes, changed

@@ -62,12 +62,12 @@ from .facts import (
     Coverage,
     board_time_ctes,
     cohort_cte,
-    note_position_sql,
+    minutes_counts,
     path_ctes,
     resolution_counts,
     routing_counts,
 )
-from .models import BoardTime, NotePosition, RoutingStep
+from .models import BoardTime, RoutingStep
 from .period import FlowQuery
 from .sql import _datetime_converter, _fetch, _param, _postgres, _routing_sql, _table
 
@@ -801,39 +801,8 @@ def breaches(reads: _Reads) -> Table:
 
 def minutes_by_position(reads: _Reads) -> dict[tuple[int, int], int]:
     """Minutes logged in notes written in the period, per the (board, tier) the ticket stood at
-    when the note was written (its latest move at or before the note: ``flow.facts.note_position_sql``).
-
-    Notes the facts placed are read from flow_noteposition, their minutes from
-    the note itself; newer notes, and notes of tickets moved since (``live``),
-    are placed here from the raw moves.
-    """
-    cover = reads.coverage
-    n, np_ = _table(Note), _table(NotePosition)
-    period = [_param(reads.start), _param(reads.end)]
-    in_period = "n.created_at >= %s AND n.created_at < %s AND n.minutes_worked > 0"
-    if not cover.built:
-        sql = f"SELECT x.to_board_id, x.to_tier, SUM(x.minutes_worked) FROM ({note_position_sql(in_period)}) x "
-        sql += "GROUP BY x.to_board_id, x.to_tier"
-        params = period
-    else:
-        live, live_params = cover.live_cte()
-        fresh = note_position_sql(f"{in_period} AND n.id > %s")
-        moved = note_position_sql(f"{in_period} AND n.ticket_id IN (SELECT ticket_id FROM live) AND n.id <= %s")
-        sql = f"""
-            WITH {live}
-            SELECT x.to_board_id, x.to_tier, SUM(x.minutes_worked) FROM (
-                SELECT to_board_id, to_tier, minutes_worked FROM ({fresh}) a
-                UNION ALL
-                SELECT to_board_id, to_tier, minutes_worked FROM ({moved}) b
-                UNION ALL
-                SELECT p.board_id, p.tier, n.minutes_worked FROM {np_} p JOIN {n} n ON n.id = p.note_id
-                 WHERE p.created_at >= %s AND p.created_at < %s AND p.note_id <= %s AND n.minutes_worked > 0
-                   AND {cover.is_covered("p.ticket_id")}
-            ) x GROUP BY x.to_board_id, x.to_tier
-        """
-        nt = cover.notes_through
-        params = [*live_params, *period, nt, *period, nt, *period, nt]
-    return {(b, t): int(minutes) for b, t, minutes in _fetch(sql, params)}
+    when the note was written (its latest move at or before the note): ``flow.facts.minutes_counts``."""
+    return minutes_counts(reads.start, reads.end, reads.coverage)
 
 
 def load(reads: _Reads) -> Table:
@@ -1045,7 +1014,42 @@ def _lay_out(chart: Chart) -> None:
     chart.label_y = chart.height - 6
 
 
-# --- The page, the CSVs and the headline ---------------------------------------------------------
+# --- The page, the CSVs and the headline ---
+
+
+# Facts older than this mean the beat task is not running: say so on the page.
+FACTS_LAG_WARNING = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Where the figures come from, for a line under the gauges."""
+
+    text: str
+    lagging: bool = False
+
+
+def freshness(cover: Coverage, now: datetime) -> Freshness:
+    """The figures are exact either way (whatever the facts do not cover is read from the log);
+    what a lag changes is how much is read live, so the page says how old the facts are."""
+    if not cover.built:
+        return Freshness(
+            "Every figure is read straight from the move log: the precomputed facts have not been built "
+            "yet (the beat task builds them every minute; manage.py flow_facts does it now).",
+            lagging=True,
+        )
+    lag = max(now - cover.built_at, timedelta(0))
+    built = timezone.localtime(cover.built_at).strftime("%Y-%m-%d %H:%M")
+    text = (
+        f"Whole days and tickets untouched since {built} ({minutes_text(lag.total_seconds())} ago) come from "
+        "precomputed facts; everything newer is read straight from the move log, so every figure is current."
+    )
+    if lag > FACTS_LAG_WARNING:
+        return Freshness(
+            text + " The facts are lagging (is the Celery beat running?): the page is slower until they catch up.",
+            lagging=True,
+        )
+    return Freshness(text)
 
 
 @dataclass
@@ -1055,6 +1059,7 @@ class Gauges:
     tables: list[Table]
     chart: Chart
     daily_table: Table
+    freshness: Freshness | None = None
 
     def table(self, name: str) -> Table:
         return next(t for t in [*self.tables, self.daily_table] if t.name == name)
@@ -1120,7 +1125,14 @@ def _compute(reads: _Reads) -> Gauges:
     ]
     summary = _summary(reads, found_wasted, found_bounces)
     summary["overdue_now"] = _overdue_now(reads)
-    return Gauges(query=query, summary=summary, tables=tables, chart=chart, daily_table=daily_table)
+    return Gauges(
+        query=query,
+        summary=summary,
+        tables=tables,
+        chart=chart,
+        daily_table=daily_table,
+        freshness=freshness(reads.coverage, reads.now),
+    )
 
 
 def _overdue_now(reads: _Reads) -> int:
