@@ -106,6 +106,12 @@ class InboundMessageAdmin(_ReadOnly):
     list_select_related = ["mailbox", "ticket"]
     exclude = ["raw"]
     readonly_fields = ["eml"]
+    actions = ["let_in"]
+
+    @admin.action(description="Let the held messages in (past the sender's rate limit)")
+    def let_in(self, request: HttpRequest, queryset: QuerySet) -> None:
+        done = sum(services.release_held(record) for record in queryset.filter(outcome=InboundMessage.Outcome.LIMITED))
+        self.message_user(request, f"{done} held message(s) let in.")
 
     def get_urls(self):
         name = f"{self.model._meta.app_label}_{self.model._meta.model_name}_eml"
@@ -133,6 +139,7 @@ class UnreadableMessageAdmin(InboundMessageAdmin):
 
     list_display = ["received_at", "mailbox", "reason"]
     list_filter = ["mailbox"]
+    actions = []
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).filter(outcome=InboundMessage.Outcome.FAILED)

@@ -373,36 +373,58 @@ def receive_message(mailbox: Mailbox, raw: bytes, *, now: datetime | None = None
             record.reason = f"more than {settings.REQUESTER_SENDER_LIMIT_PER_HOUR} messages from this sender in an hour"
             record.raw = raw
         else:
-            ticket = thread_of(parsed)
-            if ticket is not None:
-                record.note = add_reply(
-                    ticket,
-                    text=parsing.without_quote(parsed.text),
-                    via=Channel.EMAIL,
-                    sender=parsed.sender,
-                    sender_name=parsed.sender_name,
-                    attachments=parsed.attachments,
-                    now=now,
-                )
-                record.outcome = Outcome.REPLY
-            else:
-                ticket = open_request(
-                    board=mailbox.board,
-                    column=mailbox.entry_column(),
-                    channel=Channel.EMAIL,
-                    name=parsed.sender_name,
-                    email=parsed.sender,
-                    subject=parsed.subject,
-                    text=parsed.text,
-                    attachments=parsed.attachments,
-                    mailbox=mailbox,
-                    in_reply_to=parsed.message_id,
-                    acknowledge=mailbox.send_acknowledgements,
-                    now=now,
-                )
-            record.ticket = ticket
+            _deliver(mailbox, parsed, record, now)
         record.save()
     return Received(record.outcome, record.ticket_id, record.reason)
+
+
+def _deliver(mailbox: Mailbox, parsed: parsing.Parsed, record: InboundMessage, now: datetime) -> None:
+    """A person's message reaches the desk: a note on the ticket it answers, else a new ticket."""
+    ticket = thread_of(parsed)
+    if ticket is not None:
+        record.note = add_reply(
+            ticket,
+            text=parsing.without_quote(parsed.text),
+            via=Channel.EMAIL,
+            sender=parsed.sender,
+            sender_name=parsed.sender_name,
+            attachments=parsed.attachments,
+            now=now,
+        )
+        record.outcome = Outcome.REPLY
+    else:
+        ticket = open_request(
+            board=mailbox.board,
+            column=mailbox.entry_column(),
+            channel=Channel.EMAIL,
+            name=parsed.sender_name,
+            email=parsed.sender,
+            subject=parsed.subject,
+            text=parsed.text,
+            attachments=parsed.attachments,
+            mailbox=mailbox,
+            in_reply_to=parsed.message_id,
+            acknowledge=mailbox.send_acknowledgements,
+            now=now,
+        )
+        record.outcome = Outcome.OPENED
+    record.ticket = ticket
+    record.reason = ""
+
+
+def release_held(record: InboundMessage, *, now: datetime | None = None) -> bool:
+    """A manager lets a message held by the rate limit in after all. False when it is not held (any more)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = InboundMessage.objects.select_for_update(of=("self",)).select_related("mailbox__board")
+        locked = locked.filter(pk=record.pk)
+        locked = locked.filter(outcome=Outcome.LIMITED).first()
+        if locked is None:
+            return False
+        _deliver(locked.mailbox, parsing.parse(bytes(locked.raw)), locked, now)
+        locked.raw = None
+        locked.save()
+    return True
 
 
 def _record(mailbox: Mailbox, key: str, now: datetime, *, outcome: str, **fields) -> Received:

@@ -215,6 +215,14 @@ def test_a_sender_over_the_rate_limit_is_held_not_lost(
     held = InboundMessage.objects.get(outcome="limited")
     assert b"Subject: Request 2" in bytes(held.raw)
 
+    # A manager lets it in after all (admin's action).
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.release_held(held)
+    assert not services.release_held(held)
+    held.refresh_from_db()
+    assert (held.outcome, held.ticket.title, held.raw) == ("opened", "Request 2", None)
+    assert len(smtp.messages) == 3
+
 
 def test_a_message_imported_but_not_flagged_is_only_flagged_by_the_next_poll(
     mailbox, inbox, django_capture_on_commit_callbacks
