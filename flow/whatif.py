@@ -119,12 +119,15 @@ Segment = tuple[int, int, int, int, bool, bool]
 class Stay:
     """From arriving on a board to leaving it (or now): its segments, and what came after."""
 
-    __slots__ = ("board", "resolved", "segments", "ticket_id", "work_after")
+    __slots__ = ("active", "board", "board_id", "resolved", "segments", "ticket_id", "work_after")
 
     def __init__(self, ticket_id: int, board: Board):
         self.ticket_id = ticket_id
         self.board = board
+        self.board_id = board.pk
         self.segments: list[Segment] = []
+        # Active microseconds in the stay, as the clock counts them.
+        self.active = 0
         # Active microseconds the ticket worked after this stay until its resolution (or now), and whether resolved.
         self.work_after = 0
         self.resolved = False
@@ -254,13 +257,18 @@ class _Governs:
 def first_fire(stay: Stay, governs: _Governs) -> Fire | None:
     """The first time limit to fire in a stay, by the live clock's rules (see the module docstring)."""
     banked = 0
-    last = len(stay.segments) - 1
-    for i, (start, end, board_id, tier, runs, scheduler_next) in enumerate(stay.segments):
+    segments = stay.segments
+    last = len(segments) - 1
+    memo = governs.memo  # (read directly: this runs for every stay of a month, twice)
+    for i, (start, end, board_id, tier, runs, scheduler_next) in enumerate(segments):
         if not runs:
             continue
-        criterion = governs(board_id, tier)
+        key = (board_id, tier)
+        criterion = memo[key] if key in memo else governs(board_id, tier)
         if criterion is not None:
-            left = max(criterion.time_limit_minutes * MINUTE - banked, 0)
+            left = criterion.time_limit_minutes * MINUTE - banked
+            if left < 0:
+                left = 0
             due = start + left
             if due < end or (due == end and scheduler_next):
                 return Fire(criterion, _to_datetime(due), banked + left, i == last and scheduler_next)
@@ -353,7 +361,7 @@ def _stays(rows: Iterable[tuple], now: datetime, boards: dict[int, Board], runs:
 
 def _ticket_stays(ticket_id, moves, now_us, boards, runs, time_ids) -> list[Stay]:
     stays: list[Stay] = []
-    stay = None
+    stay, stay_board = None, None
     count = len(moves)
     for i in range(count):
         _t, board_id, column_id, tier, _criterion, _nobody, at = moves[i]
@@ -361,17 +369,20 @@ def _ticket_stays(ticket_id, moves, now_us, boards, runs, time_ids) -> list[Stay
             nxt = moves[i + 1]
             end, scheduler_next = nxt[6], bool(nxt[5]) and nxt[4] in time_ids
         else:
-            end, scheduler_next = max(now_us, at), False
-        if stay is None or stay.board.pk != board_id:
-            stay = Stay(ticket_id, boards[board_id])
+            end, scheduler_next = (now_us if now_us > at else at), False
+        if board_id != stay_board:
+            stay, stay_board = Stay(ticket_id, boards[board_id]), board_id
             stays.append(stay)
-        stay.segments.append((at, end, board_id, tier, runs[column_id], scheduler_next))
+        running = runs[column_id]
+        stay.segments.append((at, end, board_id, tier, running, scheduler_next))
+        if running:
+            stay.active += end - at
     # The work each stay was followed by, as the clock counts it, up to the resolution or now.
     after = 0
     resolved = runs[moves[-1][2]] is None
     for stay in reversed(stays):
         stay.work_after, stay.resolved = after, resolved
-        after += sum(end - start for start, end, _b, _t, running, _s in stay.segments if running)
+        after += stay.active
     return stays
 
 
@@ -405,10 +416,11 @@ def replay(query: FlowQuery, now: datetime, target: Criterion, new_limit: int | 
     def in_period(fire: Fire | None) -> bool:
         return fire is not None and query.start <= fire.at < query.end
 
+    board_filter = query.board.pk if query.board is not None else None
     for stays in _stays(_read_history(query, target, now), now, boards, runs, time_ids):
         result.tickets += 1
         for stay in stays:
-            if query.board is not None and stay.board.pk != query.board.pk:
+            if board_filter is not None and stay.board_id != board_filter:
                 continue
             if not touches_target(stay):
                 continue
