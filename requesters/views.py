@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -130,13 +131,6 @@ def public_timeline(ticket: Ticket) -> list[Event]:
     return sorted(events, key=lambda e: e.when)
 
 
-def _link(token: str) -> RequesterTicket:
-    link = services.link_for_token(token)
-    if link is None:
-        raise Http404("This status link does not work (any more).")
-    return link
-
-
 def _status_page(request: HttpRequest, link: RequesterTicket, token: str, form=None, status: int = 200):
     ticket = Ticket.objects.select_related("column").get(pk=link.ticket_id)
     context = {
@@ -148,23 +142,35 @@ def _status_page(request: HttpRequest, link: RequesterTicket, token: str, form=N
     return render(request, "requesters/status.html", context, status=status)
 
 
-@login_not_required
-@never_cache
+def _by_status_link(view):
+    """The status views' one door: a public page opened by its signed link alone.
+
+    A forged, revoked or replaced link gets the "this link does not work"
+    page (404); the view is given the link it opened. Never cached: it shows
+    a ticket to whoever holds the link.
+    """
+
+    @login_not_required
+    @never_cache
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+        link = services.link_for_token(token)
+        if link is None:
+            return render(request, "requesters/status_gone.html", status=404)
+        return view(request, link, token)
+
+    return wrapper
+
+
 @require_GET
-def status(request: HttpRequest, token: str) -> HttpResponse:
-    link = services.link_for_token(token)
-    if link is None:
-        return render(request, "requesters/status_gone.html", status=404)
+@_by_status_link
+def status(request: HttpRequest, link: RequesterTicket, token: str) -> HttpResponse:
     return _status_page(request, link, token)
 
 
-@login_not_required
-@never_cache
 @require_POST
-def status_reply(request: HttpRequest, token: str) -> HttpResponse:
-    link = services.link_for_token(token)
-    if link is None:
-        return render(request, "requesters/status_gone.html", status=404)
+@_by_status_link
+def status_reply(request: HttpRequest, link: RequesterTicket, token: str) -> HttpResponse:
     form = ReplyForm(request.POST)
     if not form.is_valid():
         return _status_page(request, link, token, form=form, status=400)
@@ -175,13 +181,9 @@ def status_reply(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("request_status", token=token)
 
 
-@login_not_required
-@never_cache
 @require_POST
-def status_solved(request: HttpRequest, token: str) -> HttpResponse:
-    link = services.link_for_token(token)
-    if link is None:
-        return render(request, "requesters/status_gone.html", status=404)
+@_by_status_link
+def status_solved(request: HttpRequest, link: RequesterTicket, token: str) -> HttpResponse:
     if services.mark_solved(link):
         messages.success(request, "Thank you: the request is marked solved. Reply here if it comes back.")
     else:
