@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "api",
     "intake",
     "requesters",
+    "calendars",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""Working-hours calendars: when a board's clocks run (``calendars.working``)."""
