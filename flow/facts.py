@@ -250,6 +250,18 @@ def path_ctes() -> str:
         )"""
 
 
+def senior_minutes_sql(step: str, *, notes: str | None = None, through: bool = False) -> str:
+    """SQL: the minutes of the notes on ``step``'s ticket written between the escalation it
+    returns from and the return (a wasted escalation's senior minutes). ``notes`` reads another
+    set of notes than the table (the gauges' few newer ones); ``through`` counts only notes up
+    to a watermark (one more parameter)."""
+    source = notes or _table(Note)
+    upto = " AND nt.id <= %s" if through else ""
+    return f"""COALESCE((SELECT SUM(nt.minutes_worked) FROM {source} nt
+                 WHERE nt.ticket_id = {step}.ticket_id AND nt.created_at >= {step}.prev_at
+                   AND nt.created_at < {step}.created_at{upto}), 0)"""
+
+
 def note_position_sql(condition: str) -> str:
     """Notes ``n`` matching ``condition``, with the board and tier their ticket stood at when each
     was written (its latest move at or before the note): (id, ticket_id, created_at, minutes,
@@ -414,9 +426,26 @@ def forget_counts(**kwargs) -> None:
     FactsState.objects.filter(pk=1).exclude(time_zone="").update(time_zone="")
 
 
+def _refresh_minutes(cursor, tickets_sql: str, params: list, notes_through: int) -> None:
+    """Recount the senior minutes of the wasted-escalation steps of the tickets ``tickets_sql`` selects."""
+    rs = _table(RoutingStep)
+    cursor.execute(
+        f"UPDATE {rs} SET minutes = {senior_minutes_sql(rs, through=True)} "
+        f"WHERE returned = 1 AND ticket_id IN ({tickets_sql})",
+        [notes_through, *params],
+    )
+
+
+def note_saving(instance: Note, **kwargs) -> None:
+    """Before a note is edited, remember its ticket: an admin may move it to another one."""
+    if instance.pk is not None and not instance._state.adding:
+        instance._flow_ticket_before = Note.objects.filter(pk=instance.pk).values_list("ticket_id", flat=True).first()
+
+
 def note_edited(instance: Note, created: bool, **kwargs) -> None:
-    """A note edited (in admin: its minutes, even its ticket) is placed again at once, and the
-    daily counts wait for the next build. A new note needs nothing: its id is past the watermark."""
+    """A note edited (in admin: its minutes, even its ticket) is placed again at once, the senior
+    minutes of its tickets recounted, and the daily counts wait for the next build. A new note
+    needs nothing: its id is past the watermark."""
     if created:
         return
     np_ = _table(NotePosition)
@@ -428,6 +457,19 @@ def note_edited(instance: Note, created: bool, **kwargs) -> None:
                 SELECT x.id, x.ticket_id, x.created_at, x.to_board_id, x.to_tier FROM ({placed}) x""",
             [instance.pk],
         )
+    tickets = {instance.ticket_id, getattr(instance, "_flow_ticket_before", None)} - {None}
+    _note_changed(tickets)
+
+
+def note_deleted(instance: Note, **kwargs) -> None:
+    """A note deleted (its position goes with it): recount its ticket's senior minutes, pause the counts."""
+    _note_changed({instance.ticket_id})
+
+
+def _note_changed(tickets: set[int]) -> None:
+    through = Coverage.read().notes_through
+    with connection.cursor() as cursor:
+        _refresh_minutes(cursor, ", ".join("%s" for _ in tickets), list(tickets), through)
     forget_counts()
 
 
@@ -806,10 +848,12 @@ def _rebuild(
                     SELECT p.ticket_id, p.board_id, c.resolved_at, p.active, p.wall
                       FROM per_ticket p JOIN cohort c ON c.ticket_id = p.ticket_id"""
             )
+            minutes = f"CASE WHEN returned = 1 THEN {senior_minutes_sql('steps', through=True)} ELSE 0 END"
             cursor.execute(
-                f"""INSERT INTO {rs} ({STEP_COLUMNS})
+                f"""INSERT INTO {rs} ({STEP_COLUMNS}, minutes)
                     WITH touched AS (SELECT ticket_id FROM flow_build_tickets), {path_ctes()}
-                    SELECT {STEP_COLUMNS} FROM steps"""
+                    SELECT {STEP_COLUMNS}, {minutes} FROM steps""",
+                [notes_through],
             )
             placed = note_position_sql(
                 "(n.ticket_id IN (SELECT ticket_id FROM flow_build_tickets) "
@@ -820,6 +864,13 @@ def _rebuild(
                     SELECT x.id, x.ticket_id, x.created_at, x.to_board_id, x.to_tier FROM ({placed}) x"""
             )
             notes = cursor.rowcount
+            # Steps of tickets not rebuilt whose new notes may fall in a wasted escalation.
+            _refresh_minutes(
+                cursor,
+                f"SELECT ticket_id FROM {n} WHERE id IN (SELECT note_id FROM flow_build_notes)",
+                [],
+                notes_through,
+            )
             if not full:
                 tally(1)
         finally:

@@ -66,6 +66,7 @@ from .facts import (
     path_ctes,
     resolution_counts,
     routing_counts,
+    senior_minutes_sql,
 )
 from .models import BoardTime, RoutingStep
 from .period import FlowQuery
@@ -373,28 +374,33 @@ def _paths_sql(reads: _Reads) -> tuple[str, list]:
     params += window
     ctes.append(path_ctes())
 
-    def flagged(flag: str, columns: str) -> str:
+    def flagged(flag: str, columns: str, covered_columns: str | None = None) -> str:
         """The period's steps carrying ``flag``: the live ones, and the facts of the others."""
         params.extend([*window, *board_params, *window, *board_params])
         period = f"x.{flag} = 1 AND x.created_at >= %s AND x.created_at < %s {board}"
         return f"""SELECT {columns} FROM steps x WHERE {period}
                    UNION ALL
-                   SELECT {columns} FROM {rs} x WHERE {period} AND {cover.is_covered("x.ticket_id")}"""
+                   SELECT {covered_columns or columns} FROM {rs} x
+                    WHERE {period} AND {cover.is_covered("x.ticket_id")}"""
 
     conditions = [pk for pk, c in reads.criteria.items() if c.trigger == Criterion.Trigger.CONDITION]
-    wasted_columns = "x.ticket_id, x.to_board_id, x.from_board_id, x.prev_crit, x.criterion_id, x.prev_at, x.created_at"
     by_condition = f"x.prev_crit IN ({', '.join(str(pk) for pk in conditions)})" if conditions else "1 = 0"
+    wasted_columns = "x.ticket_id, x.to_board_id, x.from_board_id, x.prev_crit, x.criterion_id, x.prev_at, x.created_at"
+    # The senior minutes: a live step sums its ticket's notes; a step from the facts carries the
+    # notes up to the watermark and adds the few written since (``fresh``).
+    live_minutes = f"{wasted_columns}, {senior_minutes_sql('x')} AS minutes"
+    covered_minutes = f"{wasted_columns}, x.minutes AS minutes"
+    if cover.built:
+        covered_minutes = f"{wasted_columns}, x.minutes + {senior_minutes_sql('x', notes='fresh')} AS minutes"
+        ctes.append(f"fresh AS (SELECT id, ticket_id, created_at, minutes_worked FROM {n} WHERE id > %s)")
+        params.append(cover.notes_through)
     ctes.append(
         f"""bounced AS (
             SELECT ticket_id, MAX(n) AS n, MAX(round_trip) AS rt, MAX(created_at) AS at
               FROM ({flagged("bounce", "x.ticket_id, x.n, x.round_trip, x.created_at")}) b
              GROUP BY ticket_id
         ), wasted AS (
-            SELECT x.ticket_id, x.to_board_id, x.from_board_id, x.prev_crit, x.criterion_id, x.prev_at, x.created_at,
-                   (SELECT COALESCE(SUM(nt.minutes_worked), 0) FROM {n} nt
-                     WHERE nt.ticket_id = x.ticket_id AND nt.created_at >= x.prev_at
-                       AND nt.created_at < x.created_at) AS minutes
-              FROM ({flagged("returned", wasted_columns)}) x
+            SELECT x.* FROM ({flagged("returned", live_minutes, covered_minutes)}) x
              WHERE NOT (x.prev_crit IS NOT NULL AND {by_condition})
         )"""
     )

@@ -109,13 +109,26 @@ class RoutingStep(models.Model):
     bounce = models.SmallIntegerField(default=0)
     returned = models.SmallIntegerField(default=0)
     came_back = models.SmallIntegerField(default=0)
+    # A returned step: minutes of its ticket's notes written between the escalation and the
+    # return, counting notes up to FactsState.notes_through (newer ones are added when read).
+    minutes = models.IntegerField(default=0)
 
     class Meta:
         indexes = [
             # flow.gauges bounces, wasted escalations, came back: created_at in [start, end),
             # each over the few steps that carry its flag.
-            models.Index(fields=["created_at"], name="flow_step_bounce_idx", condition=models.Q(bounce=1)),
-            models.Index(fields=["created_at"], name="flow_step_returned_idx", condition=models.Q(returned=1)),
+            models.Index(
+                fields=["created_at"],
+                name="flow_step_bounce_cover_idx",
+                condition=models.Q(bounce=1),
+                include=["ticket", "n", "round_trip", "from_board_id", "to_board_id"],
+            ),
+            models.Index(
+                fields=["created_at"],
+                name="flow_step_return_cover_idx",
+                condition=models.Q(returned=1),
+                include=["ticket", "from_board_id", "to_board_id", "prev_crit", "criterion_id", "prev_at", "minutes"],
+            ),
             models.Index(fields=["created_at"], name="flow_step_came_back_idx", condition=models.Q(came_back=1)),
         ]
 

@@ -136,6 +136,32 @@ def test_work_after_the_build_is_counted_live_and_then_built(monkeypatch, desk, 
     assert_same_as_raw(monkeypatch, desk)
 
 
+def test_notes_edited_moved_or_deleted_in_admin_count_at_once(monkeypatch, desk, tier1, tier2):
+    """A note's minutes feed the senior minutes of a wasted escalation and the minutes per board
+    and tier; an admin may edit them, move the note to another ticket, or delete it."""
+    history = build_history(desk, tier1, tier2)
+    facts.build(NOW)
+    note = history["A"].notes.get(minutes_worked=30)  # Sam's, while A sat on Support
+
+    def senior_minutes():
+        return gauges.compute(QUERY, NOW).table("wasted").csv[0][-1]
+
+    note.minutes_worked = 40
+    note.save()
+    assert senior_minutes() == 40
+    assert_same_as_raw(monkeypatch, desk)
+
+    note.ticket = history["B"]
+    note.save()
+    assert senior_minutes() == 0
+    assert_same_as_raw(monkeypatch, desk)
+
+    history["A"].notes.all().delete()
+    assert_same_as_raw(monkeypatch, desk)
+    facts.build(NOW)
+    assert_same_as_raw(monkeypatch, desk)
+
+
 def test_a_ticket_whose_version_moved_on_is_rebuilt(monkeypatch, desk, tier1, tier2):
     """Self-healing: a move the watermark missed (its id below it) still reaches the facts,
     because the ticket's version no longer matches the one its facts were built from."""
