@@ -19,6 +19,20 @@ MANAGERS_GROUP = "Managers"
 TECHNICIANS_GROUP = "Technicians"
 
 
+def person_name(first_name: str, last_name: str, username: str) -> str:
+    """How Switchback names a person: "First Last", else the username (as Django's get_full_name).
+
+    The one home of the rule: templates use the ``person`` filter, the card
+    builder passes plain row values, the API and the timeline call
+    ``display_name``.
+    """
+    return f"{first_name} {last_name}".strip() or username
+
+
+def display_name(user) -> str:
+    return person_name(user.first_name, user.last_name, user.username)
+
+
 def is_manager(user) -> bool:
     if not user.is_authenticated:
         return False
@@ -143,7 +157,14 @@ class Technician(models.Model):
         constraints = [models.CheckConstraint(condition=Q(tier__gte=1), name="technician_tier_at_least_1")]
 
     def __str__(self) -> str:
-        return self.user.get_full_name() or self.user.username
+        return display_name(self.user)
+
+
+# Card order, the one home of the rule: priority, then the nearest deadline
+# (none last, on every engine), then number. Ticket.Meta.ordering and
+# by_urgency() use it; app.js's sortKey places a moved card by the same three
+# keys, read from the card (class p1..p4, data-deadline, data-ticket-id).
+URGENCY = ("priority", F("deadline_at").asc(nulls_last=True), "pk")
 
 
 class TicketQuerySet(models.QuerySet):
@@ -170,8 +191,8 @@ class TicketQuerySet(models.QuerySet):
         return self.open().filter(deadline_at__lte=now)
 
     def by_urgency(self) -> TicketQuerySet:
-        """A board's card order: priority, then the nearest deadline (none last)."""
-        return self.order_by("priority", F("deadline_at").asc(nulls_last=True), "pk")
+        """A board's card order: priority, then the nearest deadline (none last); see URGENCY."""
+        return self.order_by(*URGENCY)
 
     def recently_resolved(self, since: datetime) -> TicketQuerySet:
         """Closed since ``since``, newest first (served by ticket_column_resolved_idx)."""
@@ -239,7 +260,7 @@ class Ticket(models.Model):
     objects = TicketQuerySet.as_manager()
 
     class Meta:
-        ordering = ["priority", "deadline_at", "pk"]
+        ordering = URGENCY
         indexes = [
             # The sweep's query: Ticket.objects.due(now), i.e. deadline_at <= now.
             # Partial, so it holds only tickets whose clock is running.

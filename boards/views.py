@@ -1,5 +1,9 @@
 """The boards in the browser: home, the kanban, the ticket drawer and the move dialog.
 
+Three rooms: the board's read model (cards from plain rows) is boards/cards.py;
+where the browser is (``HX-Current-URL``, safe ``next`` URLs) is
+boards/screen.py; this module holds the endpoints and how each answers.
+
 Views parse input, check permission through the getters below and delegate:
 moves to ``routing.services`` (the one door), other ticket writes to
 ``boards.services``. A plain request gets a full page, or after a POST a
@@ -20,8 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import chain
 from urllib.parse import urlsplit
 
@@ -31,13 +34,11 @@ from django.contrib.auth.models import User
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from routing.models import Criterion, Direction, Move
@@ -45,6 +46,7 @@ from routing.services import MoveError, manual_criteria, move_ticket
 
 from . import permissions, services
 from . import search as board_search
+from .cards import CARD_FIELDS, CardMaker, board_columns
 from .forms import (
     BoardFilters,
     CriterionForm,
@@ -57,14 +59,10 @@ from .forms import (
     ascii_int,
 )
 from .models import Board, Column, Note, Skill, Technician, Ticket, Watch
-from .templatetags.board_tags import countdown_badge
+from .screen import Screen, board_url, read_screen, safe_next
 
 log = logging.getLogger(__name__)
 
-# The done column shows tickets closed in the last week, at most DONE_LIMIT of
-# them, so the board page stays small however long the desk has been running.
-DONE_WINDOW = timedelta(days=7)
-DONE_LIMIT = 30
 DONE_PAGE_SIZE = 50
 
 # A board's slug, as the URL patterns' <slug:…> converter accepts it.
@@ -107,262 +105,10 @@ def _get_board_param(slug: str) -> Board:
     return get_object_or_404(Board, slug=slug)
 
 
-# --- URLs, filters and where the browser is ------------------------------------
-
-_SENTINEL = 918273645
-
-
-def _url_pattern(name: str, *rest: str) -> str:
-    """A reversed URL with a ``{}`` where the ticket number goes: one reverse per page, not per card."""
-    return reverse(name, args=[_SENTINEL, *rest]).replace(str(_SENTINEL), "{}")
-
-
-def _board_url(board: Board, filters: BoardFilters | None = None) -> str:
-    query = filters.query() if filters else ""
-    return board.get_absolute_url() + (f"?{query}" if query else "")
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    """Where a plain form goes back to: its `next` field, else the page it was posted from, on this site only.
-
-    Only a path on this site ("/boards/triage/?q=x") or a full URL of this
-    host qualifies. Anything else ("0", "abc", "javascript:…") is ignored:
-    it is answered with ``fallback``, never handed to ``redirect()``, which
-    would try it as a view name and fail after the write was saved.
-    """
-    for url in (request.POST.get("next"), request.GET.get("next"), request.headers.get("Referer")):
-        if not url or not (url.startswith("/") or _absolute_url_parts(url) is not None):
-            continue
-        if url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-            return url
-    return fallback
-
-
-def _absolute_url_parts(url: str):
-    """``urlsplit`` of an absolute http(s) URL, or None for anything else (a relative or malformed one)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # "http://[" and friends
-        return None
-    return parts if parts.scheme in ("http", "https") and parts.netloc else None
-
-
-@dataclass
-class Screen:
-    """What the browser that sent an htmx request shows: a board (with filters) or a ticket page."""
-
-    board: Board | None = None
-    filters: BoardFilters = field(default_factory=BoardFilters)
-    ticket_pk: int | None = None
-    path: str = ""
-
-
-def _screen(request: HttpRequest) -> Screen:
-    try:
-        path = request.htmx.current_url_abs_path if request.htmx else None
-        parts = urlsplit(path) if path else None
-    except ValueError:  # a malformed HX-Current-URL: answer as if we did not know the page
-        return Screen()
-    if not parts:
-        return Screen()
-    try:
-        match = resolve(parts.path)
-    except Resolver404:
-        return Screen(path=path)
-    if match.url_name == "board":
-        board = Board.objects.filter(slug=match.kwargs["slug"]).first()
-        return Screen(board=board, filters=BoardFilters.from_query(QueryDict(parts.query)), path=path)
-    if match.url_name == "ticket":
-        return Screen(ticket_pk=match.kwargs["pk"], path=path)
-    return Screen(path=path)
-
-
 # --- Reading a board -------------------------------------------------------------
 
-
-@dataclass
-class Card:
-    """What a card shows. Built from plain rows (``.values()``): a board has hundreds."""
-
-    pk: int
-    version: int
-    column_id: int
-    priority: int
-    tier: int
-    title: str
-    client: str
-    assignee: str
-    done: bool
-    countdown: str
-    url: str
-    move_url: str
-    escalate_url: str
-    de_escalate_url: str
-    can_move: bool
-    # The drawer opens for this user (boards.permissions.can_view); else the card offers Follow.
-    can_open: bool
-    follow_url: str
-    can_escalate: bool
-    can_de_escalate: bool
-    column_options: str
-    # A ticket opened by an alert: its source's name, and whether the alert
-    # resolved at the source while the ticket was being worked (intake.Alert).
-    alert_source: str = ""
-    alert_held: bool = False
-
-
-# The fields a card needs, read as plain rows rather than model instances
-# (a tenth of the cost for a few hundred cards).
-CARD_FIELDS = (
-    "pk",
-    "title",
-    "version",
-    "priority",
-    "tier",
-    "column_id",
-    "deadline_at",
-    "deadline_criterion_id",
-    "clock_started_at",
-    "resolved_at",
-    "client__name",
-    "assignee_id",
-    "assignee__username",
-    "assignee__first_name",
-    "assignee__last_name",
-    # One LEFT JOIN through the ticket's unique alert link, not a query per card.
-    "alert__source__name",
-    "alert__resolved_while_worked",
-)
-
-
-@dataclass
-class ColumnView:
-    column: Column
-    cards: list[Card]
-    more: bool = False
-
-    @property
-    def over_limit(self) -> bool:
-        return bool(self.column.wip_limit) and len(self.cards) > self.column.wip_limit
-
-
-class _CriteriaIndex:
-    """Active criteria read once per page: which manual directions a card offers, time limits.
-
-    Same rule as ``routing.services.manual_criteria`` (``offered_by_hand`` and
-    ``applies_to``), without a query per card.
-    """
-
-    def __init__(self) -> None:
-        criteria = list(Criterion.objects.active().select_related("to_board"))
-        self.limits = {c.pk: c.time_limit_minutes for c in criteria if c.trigger == Criterion.Trigger.TIME}
-        self.manual = [c for c in criteria if c.offered_by_hand]
-        self._directions: dict[tuple[int, int], frozenset[str]] = {}
-
-    def directions(self, board: Board, tier: int) -> frozenset[str]:
-        key = (board.pk, tier)
-        if key not in self._directions:
-            self._directions[key] = frozenset(c.direction for c in self.manual if c.applies_to(board, tier))
-        return self._directions[key]
-
-
-class _CardMaker:
-    """Builds the cards of one board; the lookups every card shares are made once."""
-
-    def __init__(self, request: HttpRequest, board: Board, columns: list[Column], now: datetime) -> None:
-        self.board = board
-        self.now = now
-        self.user_pk = request.user.pk
-        self.can_move = permissions.can_work(request.user, board.pk)
-        # Read-only boards: the tickets this user follows here open like their own.
-        self.followed = (
-            frozenset()
-            if self.can_move
-            else frozenset(
-                Watch.objects.filter(user=request.user, ticket__board=board).values_list("ticket_id", flat=True)
-            )
-        )
-        self.criteria = _CriteriaIndex()
-        # The <option>s of a card's column select, once per column rather than per card.
-        self.options = {
-            current.pk: format_html_join(
-                "",
-                '<option value="{}"{}>{}</option>',
-                ((c.pk, " selected" if c.pk == current.pk else "", c.name) for c in columns),
-            )
-            for current in columns
-        }
-        self.urls = {
-            "url": _url_pattern("ticket"),
-            "move_url": _url_pattern("ticket_move"),
-            "escalate_url": _url_pattern("ticket_criteria", Direction.ESCALATE),
-            "de_escalate_url": _url_pattern("ticket_criteria", Direction.DE_ESCALATE),
-            "follow_url": _url_pattern("ticket_follow"),
-        }
-
-    def make(self, row: dict) -> Card:
-        is_open = row["resolved_at"] is None
-        directions = self.criteria.directions(self.board, row["tier"]) if self.can_move and is_open else frozenset()
-        assignee = ""
-        if row["assignee__username"]:
-            full = f"{row['assignee__first_name']} {row['assignee__last_name']}".strip()
-            assignee = full or row["assignee__username"]
-        pk = row["pk"]
-        return Card(
-            pk=pk,
-            version=row["version"],
-            column_id=row["column_id"],
-            priority=row["priority"],
-            tier=row["tier"],
-            title=row["title"],
-            client=row["client__name"] or "",
-            assignee=assignee,
-            done=not is_open,
-            countdown=countdown_badge(
-                self.now,
-                self.criteria.limits.get(row["deadline_criterion_id"]),
-                deadline_at=row["deadline_at"],
-                clock_started_at=row["clock_started_at"],
-                resolved_at=row["resolved_at"],
-            ),
-            can_move=self.can_move,
-            can_open=self.can_move or pk in self.followed or row["assignee_id"] == self.user_pk,
-            follow_url=self.urls["follow_url"].format(pk),
-            can_escalate=Direction.ESCALATE in directions,
-            can_de_escalate=Direction.DE_ESCALATE in directions,
-            column_options=self.options.get(row["column_id"], ""),
-            alert_source=row["alert__source__name"] or "",
-            alert_held=bool(row["alert__resolved_while_worked"]),
-            url=self.urls["url"].format(pk),
-            move_url=self.urls["move_url"].format(pk),
-            escalate_url=self.urls["escalate_url"].format(pk),
-            de_escalate_url=self.urls["de_escalate_url"].format(pk),
-        )
-
-
-def _board_columns(request: HttpRequest, board: Board, filters: BoardFilters, now: datetime) -> list[ColumnView]:
-    """The board's columns and their cards, in a fixed number of queries however many cards."""
-    columns = list(board.columns.order_by("position", "pk"))
-    done_ids = [c.pk for c in columns if c.is_done]
-    tickets = filters.apply(Ticket.objects.filter(board=board), request.user)
-    # Served by ticket_board_column_idx; the done column by ticket_column_resolved_idx.
-    open_rows = tickets.open().by_urgency().values(*CARD_FIELDS)
-    recent_done = []
-    if done_ids:
-        recent_done = list(
-            tickets.filter(column_id__in=done_ids)
-            .recently_resolved(now - DONE_WINDOW)
-            .values(*CARD_FIELDS)[: DONE_LIMIT + 1]
-        )
-
-    maker = _CardMaker(request, board, columns, now)
-    by_column: dict[int, list[Card]] = {c.pk: [] for c in columns}
-    for row in chain(open_rows, recent_done[:DONE_LIMIT]):
-        if row["column_id"] in by_column:
-            by_column[row["column_id"]].append(maker.make(row))
-    return [
-        ColumnView(column=c, cards=by_column[c.pk], more=c.is_done and len(recent_done) > DONE_LIMIT) for c in columns
-    ]
+# The read model lives in boards/cards.py; these names are the views' (tests patch them here).
+_board_columns = board_columns
 
 
 def _columns_context_light(board: Board, filters: BoardFilters, now: datetime) -> dict:
@@ -373,7 +119,7 @@ def _columns_context_light(board: Board, filters: BoardFilters, now: datetime) -
         "filters": filters,
         "revision": board.revision,
         "now": now,
-        "board_url": _board_url(board, filters),
+        "board_url": board_url(board, filters),
         "changes_url": reverse("board_changes", args=[board.slug])
         + f"?since={board.revision}"
         + (f"&{query}" if query else ""),
@@ -469,7 +215,7 @@ def _update_form(request: HttpRequest, ticket: Ticket, data) -> TicketUpdateForm
 def _redirect_back(request: HttpRequest, ticket_pk: int | None, fallback_url: str) -> HttpResponse:
     """After a plain form POST: back where it came from, unless that is the page of a ticket
     that just left the user's boards (it would 404); then to ``fallback_url``."""
-    url = _safe_next(request, fallback_url)
+    url = safe_next(request, fallback_url)
     if ticket_pk is not None:
         try:
             match = resolve(urlsplit(url).path)
@@ -492,7 +238,7 @@ def _drawer_part(request: HttpRequest, ticket_pk: int | None, screen: Screen, no
     ticket = _ticket_queryset().get(pk=ticket_pk)
     if not permissions.can_view(request.user, ticket):
         return ("boards/ticket.html#drawer_oob", {"ticket": None})  # it left the user's boards: close
-    back = _board_url(screen.board, screen.filters) if screen.board else ticket.board.get_absolute_url()
+    back = board_url(screen.board, screen.filters) if screen.board else ticket.board.get_absolute_url()
     return ("boards/ticket.html#drawer_oob", _drawer_context(request, ticket, now, back))
 
 
@@ -541,7 +287,7 @@ def _after_action(
     if not request.htmx:
         return _redirect_back(request, ticket_pk, fallback_url)
     now = timezone.now()
-    screen = _screen(request)
+    screen = read_screen(request)
     parts = [_messages_part()]
     if screen.board is not None:
         context = {**_columns_context(request, screen.board, screen.filters, now), "oob": True}
@@ -571,14 +317,14 @@ def _after_card_move(request: HttpRequest, ticket: Ticket, *, fallback_url: str)
     poll's new revision instead of the whole board. Otherwise redraw all.
     """
     seen = ascii_int(request.headers.get("X-Board-Revision"))
-    screen = _screen(request) if request.htmx else Screen()
+    screen = read_screen(request) if request.htmx else Screen()
     board = screen.board
     if board is None or board.pk != ticket.board_id or seen is None or board.revision != seen + 1:
         return _after_action(request, ticket.pk, fallback_url=fallback_url)
     now = timezone.now()
     row = Ticket.objects.filter(pk=ticket.pk).values(*CARD_FIELDS).get()
     columns = list(board.columns.order_by("position", "pk"))
-    card = _CardMaker(request, board, columns, now).make(row)
+    card = CardMaker(request, board, columns, now).make(row)
     context = {**_columns_context_light(board, screen.filters, now), "oob": True}
     parts = [
         _messages_part(),
@@ -677,7 +423,7 @@ def board_changes(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such board.")
     filters = BoardFilters.from_query(request.GET)
     if not request.htmx:
-        return redirect(_board_url(get_object_or_404(Board, slug=slug), filters))
+        return redirect(board_url(get_object_or_404(Board, slug=slug), filters))
     if request.GET.get("since") == str(revision):
         return HttpResponse(status=204)
     board = get_object_or_404(Board, slug=slug)
@@ -739,8 +485,8 @@ def ticket(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _get_ticket_for_user(request, pk)
     now = timezone.now()
     if request.htmx:
-        screen = _screen(request)
-        back = _board_url(screen.board, screen.filters) if screen.board else ticket.board.get_absolute_url()
+        screen = read_screen(request)
+        back = board_url(screen.board, screen.filters) if screen.board else ticket.board.get_absolute_url()
         return render(request, "boards/ticket.html#drawer", _drawer_context(request, ticket, now, back))
     context = _drawer_context(request, ticket, now, ticket.board.get_absolute_url(), request.get_full_path())
     return render(request, "boards/ticket.html", context)
@@ -819,7 +565,7 @@ def ticket_criteria(request: HttpRequest, pk: int, direction: str) -> HttpRespon
         "direction_label": _dialog_label(direction, criteria, to_board),
         "to_board": to_board,
         "action_url": reverse("ticket_criteria", args=[ticket.pk, direction]),
-        "next_url": _safe_next(request, origin),
+        "next_url": safe_next(request, origin),
         "checked": str(form["criterion"].value() or ""),
         "inline": bool(request.htmx),
     }

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
-from boards.models import Ticket
+from boards.models import Ticket, display_name
 
 register = template.Library()
 
@@ -171,7 +171,7 @@ _PRIORITY_BADGES: dict[int, str] = {}
 
 
 def render_card(card, csrf_token: str, *, oob: bool = False) -> str:
-    """One card's HTML from a ``boards.views.Card``."""
+    """One card's HTML from a ``boards.cards.Card``."""
     badge = _PRIORITY_BADGES.get(card.priority)
     if badge is None:
         badge = _PRIORITY_BADGES[card.priority] = priority_badge(card.priority)
@@ -231,7 +231,7 @@ def card(context, card) -> str:
 def person(user) -> str:
     if user is None:
         return "someone"
-    return user.get_full_name() or user.username
+    return display_name(user)
 
 
 @register.filter

@@ -102,7 +102,8 @@
     htmx.ajax("GET", url, { target: "#board-columns", swap: "outerHTML", source: poll });
   }
 
-  // Cards sort by priority, then deadline (none last), then number; the done
+  // Cards sort by priority, then deadline (none last), then number (the server's
+  // rule: boards.models.URGENCY); the done
   // column shows the latest first. Used to place a card the browser moved.
   function sortKey(card) {
     var deadline = card.querySelector(".countdown[data-deadline]");

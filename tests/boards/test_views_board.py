@@ -7,8 +7,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from boards.cards import CriteriaIndex
 from boards.models import Board, Client, Ticket
-from boards.views import _CriteriaIndex
 from routing import services
 from routing.models import Direction
 
@@ -261,7 +261,7 @@ def test_cards_count_only_open_tickets_of_this_board(client, desk, tier1, ticket
 @pytest.mark.parametrize("tier", [1, 2, 3])
 def test_card_buttons_agree_with_manual_criteria(desk, tier):
     """The board reads criteria once per page; it must offer exactly what manual_criteria would."""
-    index = _CriteriaIndex()
+    index = CriteriaIndex()
     for board in desk.boards.values():
         ticket = Ticket(board=board, tier=tier)
         expected = {d for d in Direction.values if services.manual_criteria(ticket, d)}
