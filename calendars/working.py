@@ -126,7 +126,8 @@ def add_working_time(calendar: Calendar | None, start: datetime, duration: timed
     """
     plan = _plan(calendar)
     if plan is None:
-        return (start + duration).astimezone(UTC)
+        # In UTC: Python adds to a local datetime on its wall clock, across DST too.
+        return start.astimezone(UTC) + duration
     if duration <= timedelta(0):
         return start.astimezone(UTC)
     return _from_us(plan.add(_to_us(start), _us(duration)))
@@ -141,7 +142,8 @@ def working_time_between(calendar: Calendar | None, a: datetime, b: datetime) ->
     """Working time from ``a`` to ``b`` (zero if ``b`` is not after ``a``), exact to the microsecond."""
     plan = _plan(calendar)
     if plan is None:
-        return max(b - a, timedelta(0))
+        # In UTC: two datetimes of one zone subtract on their wall clocks, ignoring DST.
+        return max(b.astimezone(UTC) - a.astimezone(UTC), timedelta(0))
     return timedelta(microseconds=plan.between(_to_us(a), _to_us(b)))
 
 
