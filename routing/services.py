@@ -623,23 +623,22 @@ def _sweep_batch(now: datetime, batch_size: int, stuck: set[int]) -> tuple[int, 
     entry_columns: dict[int, Column | None] = {}
     batch = MoveBatch()
     with transaction.atomic():
-        # Locks only ticket rows (``of``). A row that another session changed
-        # between our snapshot and our lock is re-checked by PostgreSQL, joins
-        # included; if its column changed it drops out of this batch and is
-        # taken, if still due, by the next one. SQLite has no row locks (Django
-        # leaves FOR UPDATE out there): its writes are serialised by the
-        # database lock instead.
-        due = (
-            Ticket.objects.due(now)
-            .select_for_update(skip_locked=True, of=("self",))
-            .select_related("board", "column")
-            .order_by("deadline_at", "pk")
-        )
+        # Ticket rows only, no joins: a row that another session changed
+        # between our snapshot and our lock is re-read by PostgreSQL after the
+        # lock (and dropped if no longer due), so what we read is what we
+        # lock. SQLite has no row locks (Django leaves FOR UPDATE out there):
+        # its writes are serialised by the database lock instead.
+        due = Ticket.objects.due(now).select_for_update(skip_locked=True).order_by("deadline_at", "pk")
         if stuck:
             due = due.exclude(pk__in=stuck)
         due = list(due[:batch_size])
         if not due:
             return 0, 0
+        # Boards and columns are a few dozen rows: two reads per batch, rather
+        # than two more model objects built for every ticket by a join.
+        boards, columns = Board.objects.in_bulk(), Column.objects.in_bulk()
+        for ticket in due:
+            ticket.board, ticket.column = boards[ticket.board_id], columns[ticket.column_id]
         # Read after the lock: the re-check uses the criteria as they are now.
         criteria = active_time_criteria()
         for ticket in due:
