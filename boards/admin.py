@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 
+from calendars.admin import BoardCalendarInline
 from flow import lint
 from routing import services
 from routing.models import Move
@@ -72,7 +73,7 @@ class BoardAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "purpose"]
     prepopulated_fields = {"slug": ["name"]}
     fields = ["name", "slug", "purpose", "position", "colour"]
-    inlines = [ColumnInline]
+    inlines = [ColumnInline, BoardCalendarInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
