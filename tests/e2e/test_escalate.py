@@ -25,6 +25,7 @@ def test_escalating_with_needs_onsite_visit_sends_the_ticket_to_support(page, li
     choice = dialog.locator("label").filter(has_text=ONSITE)
     expect(choice).to_have_count(1)
     expect(choice).to_contain_text("Someone has to be there in person")
+    expect(choice).to_contain_text("Support · Scheduled / Onsite · tier 2")
     # Only escalations that apply from Triage are offered.
     expect(dialog.locator("label").filter(has_text="User error discovered")).to_have_count(0)
     expect(dialog.locator("label").filter(has_text="Needs onsite visit (from NOC)")).to_have_count(0)
