@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import time
 from functools import lru_cache
 from itertools import pairwise
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import holidays
 from django.core.exceptions import ValidationError
@@ -99,6 +99,11 @@ class Calendar(models.Model):
                 raise ValidationError(
                     {"subdivision": f"{self.country} has no region “{self.subdivision}”. Known regions: {known}."}
                 )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone to show times in, e.g. the card's "resumes Mon 08:00"."""
+        return ZoneInfo(self.time_zone)
 
     @property
     def holiday_source(self) -> str:

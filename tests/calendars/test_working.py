@@ -329,3 +329,12 @@ def test_naive_datetimes_are_refused(make_calendar):
     office = make_calendar()
     with pytest.raises(ValueError, match="aware"):
         add_working_minutes(office, datetime(2026, 11, 27, 17, 50), 30)
+
+
+def test_a_midnight_that_never_happens_starts_the_day_when_the_clocks_jump(make_calendar):
+    # Chile springs forward at midnight: Sunday 6 September 2026 begins at 01:00.
+    santiago = ZoneInfo("America/Santiago")
+    nights = make_calendar({(6,): [("00:00", "06:00")]}, time_zone="America/Santiago")
+    sunday = datetime(2026, 9, 5, 12, 0, tzinfo=santiago)
+    assert resumes_at(nights, sunday) == datetime(2026, 9, 6, 1, 0, tzinfo=santiago)
+    assert working_time_between(nights, sunday, sunday + timedelta(days=1)) == hours(5)
