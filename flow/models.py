@@ -129,7 +129,12 @@ class RoutingStep(models.Model):
                 condition=models.Q(returned=1),
                 include=["ticket", "from_board_id", "to_board_id", "prev_crit", "criterion_id", "prev_at", "minutes"],
             ),
-            models.Index(fields=["created_at"], name="flow_step_came_back_idx", condition=models.Q(came_back=1)),
+            models.Index(
+                fields=["created_at"],
+                name="flow_step_back_cover_idx",
+                condition=models.Q(came_back=1),
+                include=["ticket", "criterion_id", "from_board_id", "to_board_id"],
+            ),
         ]
 
     def __str__(self) -> str:
