@@ -67,6 +67,21 @@ def test_screenshots_of_board_drawer_and_home(page, live_server, scene, screensh
     _shoot(page, screenshot_dir, f"drawer-{suffix}")
 
 
+@pytest.mark.parametrize("width", [1440, 390])
+def test_screenshots_of_search_and_all_resolved(page, live_server, scene, screenshot_dir, width):
+    page.set_viewport_size({"width": width, "height": SIZES[width]})
+    login(page, live_server, "alex")
+    page.locator(".topsearch input").fill("password")
+    page.locator(".topsearch input").press("Enter")
+    expect(page.locator(".ticket-table")).to_be_visible()
+    _no_sideways_scroll(page)
+    _shoot(page, screenshot_dir, f"search-{width}-light")
+    page.goto(f"{live_server.url}/boards/triage/done/")
+    expect(page.locator(".done-filters")).to_be_visible()
+    _no_sideways_scroll(page)
+    _shoot(page, screenshot_dir, f"resolved-{width}-light")
+
+
 def test_screenshot_of_the_escalate_dialog(page, live_server, scene, screenshot_dir):
     page.set_viewport_size({"width": 1440, "height": 900})
     login(page, live_server, "alex")
