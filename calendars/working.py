@@ -41,17 +41,32 @@ is in working time::
         limit = timedelta(minutes=criterion.time_limit_minutes)
         ticket.deadline_at = add_working_time(calendar, ticket.clock_started_at, limit - ticket.active_time)
 
-``calendar`` is the ticket's *current* board's calendar (after a move to
-another board, the new board's): ``load_calendar(ticket.board_id)`` in the
-door, ``load_calendars(board_ids)`` once per sweep batch or per
-``recompute_deadlines`` (whose per-position UPDATE with SQL interval
-arithmetic is only right for wall time: for a board with a working calendar
-it must compute ``deadline_at`` per ticket with ``add_working_time``, so the
-arithmetic keeps one home). The sweep's query ``deadline_at <= now`` is
-unchanged: a deadline computed in working time is still one instant. The
-card's countdown is ``working_time_between(calendar, now, deadline_at)``,
-and while ``not is_working(calendar, now)`` it shows "paused · outside
-hours, resumes {resumes_at(calendar, now)}".
+Which calendar: ``_stop_clock`` counts the stretch just ended, so it takes
+the calendar of the board the ticket was on during it (in ``_apply``, the
+*old* board; a move to another board then zeroes the bank anyway);
+``_set_deadline`` takes the calendar of the board the ticket is on *now*
+(after a move, the new board's). Load them with ``load_calendar(board_id)``
+in the door (one to three queries), and with ``load_calendars(board_ids)``
+once per sweep batch (the due tickets' boards plus the criteria's target
+boards: three queries for the whole batch) and once per
+``recompute_deadlines``. That recompute's per-position UPDATE with SQL
+interval arithmetic is right only for wall time: for a board whose calendar
+is not 24/7 it must compute ``deadline_at`` per ticket in Python with
+``add_working_time`` (one bulk update per batch), so the arithmetic keeps
+one home and SQL holds no second copy of it. A calendar edited in admin
+already calls ``recompute_deadlines`` (``calendars.admin``).
+
+The sweep's query ``deadline_at <= now`` is unchanged: a deadline computed
+in working time is still one instant, and the re-check under the lock calls
+``_set_deadline`` with the same calendar. The card's countdown is
+``working_time_between(calendar, now, deadline_at)``; while
+``not is_working(calendar, now)`` it shows "paused · outside hours, resumes
+{resumes_at(calendar, now).astimezone(calendar.zone):%a %H:%M}". The
+what-if replay counts a stretch with ``working_time_between`` too.
+
+``add_working_time`` raises ``NoWorkingTime`` only for a calendar with no
+hours on any day; admin refuses to save one that is not 24/7, but a caller
+that writes calendars by other means should treat it as "no deadline".
 
 What a working day means
 ------------------------
