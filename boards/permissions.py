@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from .models import Board, Ticket, Watch, is_manager
+from .models import Board, Technician, Ticket, Watch, is_manager
 
 
 def worked_board_ids(user) -> frozenset[int] | None:
@@ -35,6 +35,13 @@ def worked_board_ids(user) -> frozenset[int] | None:
         else:
             user._switchback_boards = frozenset(Board.objects.for_user(user).values_list("pk", flat=True))
     return user._switchback_boards
+
+
+def works_the_desk(user) -> bool:
+    """A manager, or anyone with a technician profile: who may follow (and so read) any ticket."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return is_manager(user) or Technician.objects.filter(user=user).exists()
 
 
 def can_work(user, board_id: int) -> bool:

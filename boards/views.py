@@ -710,6 +710,8 @@ def ticket_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 def ticket_follow(request: HttpRequest, pk: int) -> HttpResponse:
     """Follow or stop following any ticket: a followed ticket opens for you and stays on your home."""
     ticket = get_object_or_404(_ticket_queryset(), pk=pk)
+    if not permissions.works_the_desk(request.user):
+        raise PermissionDenied("Only technicians and managers follow tickets.")
     following = request.POST.get("follow", "1") != "0"
     services.follow(ticket, request.user, following=following)
     if following:

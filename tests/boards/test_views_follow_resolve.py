@@ -47,6 +47,15 @@ def test_unfollow_and_follow_need_a_post(client, desk, tier1, ticket_factory):
     assert client.post(reverse("ticket_follow", args=[999999]), {"follow": "1"}).status_code == 404
 
 
+def test_only_technicians_and_managers_may_follow(client, desk, ticket_factory):
+    from django.contrib.auth.models import User
+
+    ticket = ticket_factory()
+    client.force_login(User.objects.create_user("desk-less", password="x"))
+    assert client.post(reverse("ticket_follow", args=[ticket.pk]), {"follow": "1"}).status_code == 403
+    assert not Watch.objects.exists()
+
+
 def test_a_read_only_card_offers_follow_and_a_followed_one_opens(client, desk, tier1, ticket_factory):
     other = ticket_factory(board=desk.support, tier=2, title="Not mine")
     followed = ticket_factory(board=desk.support, tier=2, title="Followed one")
