@@ -243,12 +243,11 @@ def add_reply(
             note = add_note(locked, author=None, body=body, internal=False, now=now)
         RequesterNote.objects.create(note=note, via=via)
         if not locked.is_open:
-            entry = Ticket.objects.select_related("board").get(pk=locked.pk).board.entry_column()
             move_ticket(
                 locked.pk,
                 actor=None,
                 expected_version=None,
-                to_column=entry,
+                to_column=locked.board.entry_column(),
                 note=f"Reopened: the requester replied {where}.",
                 now=now,
             )
