@@ -627,6 +627,11 @@ def test_adding_a_board_says_what_it_still_lacks(manager_client, two):
             "columns-INITIAL_FORMS": 0,
             "columns-MIN_NUM_FORMS": 0,
             "columns-MAX_NUM_FORMS": 1000,
+            # The working-hours inline (calendars.admin.BoardCalendarInline): shown, nothing added.
+            "calendar-TOTAL_FORMS": 0,
+            "calendar-INITIAL_FORMS": 0,
+            "calendar-MIN_NUM_FORMS": 0,
+            "calendar-MAX_NUM_FORMS": 1,
         },
     )
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
