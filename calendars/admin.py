@@ -66,6 +66,14 @@ class CalendarForm(forms.ModelForm):
         widgets = {"country": forms.Select(choices=_country_choices)}
 
 
+class SpanForm(forms.ModelForm):
+    class Meta:
+        model = WorkingSpan
+        fields = ["weekday", "start", "end"]
+        # Spans are whole minutes: 08:00, not 08:00:00.
+        widgets = {"start": forms.TimeInput(format="%H:%M"), "end": forms.TimeInput(format="%H:%M")}
+
+
 class SpanFormSet(forms.BaseInlineFormSet):
     """The week's spans together: no two overlap on a day, and a calendar that isn't 24/7 has some."""
 
@@ -89,6 +97,7 @@ class SpanFormSet(forms.BaseInlineFormSet):
 
 class WorkingSpanInline(_BoardSettings, admin.TabularInline):
     model = WorkingSpan
+    form = SpanForm
     formset = SpanFormSet
     fields = ["weekday", "start", "end"]
     extra = 1

@@ -60,6 +60,7 @@ def test_manager_sets_office_hours_and_sees_them_in_plain_words(manager_client, 
     assert summary in manager_client.get(reverse("admin:calendars_calendar_changelist")).text
     change = manager_client.get(reverse("admin:calendars_calendar_change", args=[calendar.pk])).text
     assert summary in change
+    assert 'value="08:00"' in change  # whole minutes, as a manager types them
     assert "Fri 25 Dec" in change  # the country's coming holidays are listed for the manager
     # The board's own page shows its hours too, with a link to change them.
     board_page = manager_client.get(reverse("admin:boards_board_change", args=[desk.triage.pk])).text
