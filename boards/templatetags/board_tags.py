@@ -2,13 +2,14 @@
 
 The countdown's text and colour are computed here for the first paint (and for
 browsers without JavaScript); static/switchback/app.js recomputes the same
-thing every second from ``data-deadline`` and ``data-limit``.
+thing every second from ``data-deadline`` and ``data-warn-from`` (the moment
+the warning stretch begins), so the warning rule lives here alone.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 
 from django import template
@@ -49,6 +50,11 @@ def format_span(seconds: float) -> str:
     return f"{minutes} min"
 
 
+def warning_from(deadline: datetime, limit_minutes: int) -> datetime:
+    """When a countdown turns to "warning": the last fifth of the limit (handed to app.js as data-warn-from)."""
+    return deadline - timedelta(seconds=WARNING_FRACTION * limit_minutes * 60)
+
+
 def clock_state(deadline: datetime, now: datetime, limit_minutes: int | None) -> tuple[str, str]:
     """(state, text) for a deadline: ok, warning (last 20% of the limit) or overdue."""
     remaining = (deadline - now).total_seconds()
@@ -80,7 +86,9 @@ def countdown_badge(
         '<span class="countdown {}" data-deadline="{}"{} title="Next deadline: {}">{} {}</span>',
         state,
         deadline_at.isoformat(),
-        format_html(' data-limit="{}"', limit_minutes * 60) if limit_minutes else "",
+        format_html(' data-warn-from="{}"', warning_from(deadline_at, limit_minutes).isoformat())
+        if limit_minutes
+        else "",
         timezone.localtime(deadline_at).strftime("%b %d, %H:%M"),
         CLOCK_ICONS[state],
         text,

@@ -14,11 +14,10 @@
   document.documentElement.classList.add("js");
 
   // --- Countdowns --------------------------------------------------------------
-  // The server sends each deadline once (data-deadline, ISO 8601) and the time
-  // limit it belongs to (data-limit, seconds). The browser counts down from
-  // them: no request per second. Kept in step with boards/templatetags.
+  // The server sends each deadline once (data-deadline, ISO 8601) and when its
+  // warning stretch begins (data-warn-from). The browser counts down from
+  // them: no request per second. The words are board_tags.format_span's.
 
-  var WARNING_FRACTION = 0.2;
   var ICONS = { ok: "◷", warning: "⚠", overdue: "✖" };
   var skew = 0; // server clock minus browser clock, ms
 
@@ -57,8 +56,9 @@
       var deadline = Date.parse(el.getAttribute("data-deadline"));
       if (isNaN(deadline)) continue;
       var remaining = (deadline - now) / 1000;
-      var limit = Number(el.getAttribute("data-limit") || 0);
-      var state = remaining <= 0 ? "overdue" : limit && remaining <= WARNING_FRACTION * limit ? "warning" : "ok";
+      // The server says when the warning stretch begins (board_tags.warning_from).
+      var warnFrom = Date.parse(el.getAttribute("data-warn-from") || "");
+      var state = remaining <= 0 ? "overdue" : !isNaN(warnFrom) && now >= warnFrom ? "warning" : "ok";
       var text = ICONS[state] + " " + (state === "overdue" ? "Overdue by " + formatSpan(remaining) : formatSpan(remaining) + " left");
       if (el.textContent !== text) el.textContent = text;
       if (!el.classList.contains(state)) {

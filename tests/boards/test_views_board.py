@@ -90,7 +90,8 @@ def test_countdown_is_coloured_and_labelled_by_time_left(client, desk, tier1, ti
         card = _card_html(client.get(reverse("board", args=["triage"])).content.decode(), ticket.pk)
 
     deadline = (NOW + timedelta(minutes=30)).isoformat()
-    assert f'class="countdown {state}" data-deadline="{deadline}" data-limit="1800"' in card
+    warn_from = (ticket.deadline_at - timedelta(minutes=6)).isoformat()
+    assert f'class="countdown {state}" data-deadline="{deadline}" data-warn-from="{warn_from}"' in card
     assert text in card
 
 
