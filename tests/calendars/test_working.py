@@ -338,3 +338,36 @@ def test_a_midnight_that_never_happens_starts_the_day_when_the_clocks_jump(make_
     sunday = datetime(2026, 9, 5, 12, 0, tzinfo=santiago)
     assert resumes_at(nights, sunday) == datetime(2026, 9, 6, 1, 0, tzinfo=santiago)
     assert working_time_between(nights, sunday, sunday + timedelta(days=1)) == hours(5)
+
+
+def test_banked_time_pauses_over_the_weekend_as_routing_will_bank_it(make_calendar):
+    """The recipe in calendars.working's docstring: bank each stretch, add the rest from the restart."""
+    office = make_calendar()
+    limit = timedelta(minutes=30)
+    # Active Friday 17:50–17:55, then waiting on the customer over the weekend.
+    banked = working_time_between(office, NOW, london(2026, 11, 27, 17, 55))
+    assert banked == timedelta(minutes=5)
+    # Back to active on Saturday: the clock restarts, the deadline is Monday 08:25.
+    restart = london(2026, 11, 28, 10, 0)
+    assert add_working_time(office, restart, limit - banked) == london(2026, 11, 30, 8, 25)
+    # Back to active on Monday 10:00 instead: 10:25.
+    assert add_working_time(office, london(2026, 11, 30, 10, 0), limit - banked) == london(2026, 11, 30, 10, 25)
+
+
+def test_add_and_between_agree_through_both_dst_nights(make_calendar):
+    # Sundays start in the hour that is skipped in spring and repeated in autumn.
+    nights = make_calendar(
+        {
+            (0, 1, 2, 3, 4, 5): [("00:00", "06:00"), ("22:00", "00:00")],
+            (6,): [("01:30", "03:00"), ("04:00", "06:00"), ("22:00", "00:00")],
+        }
+    )
+    rng = random.Random(29)
+    for around in (datetime(2026, 3, 29, 1, 0, tzinfo=UTC), datetime(2026, 10, 25, 1, 0, tzinfo=UTC)):
+        for _ in range(200):
+            start = around + timedelta(seconds=rng.randrange(-3 * 86_400, 86_400))
+            x = start + timedelta(seconds=rng.randrange(3 * 86_400), microseconds=rng.randrange(10**6))
+            if is_working(nights, x):
+                assert add_working_time(nights, start, working_time_between(nights, start, x)) == x, (start, x)
+            amount = timedelta(seconds=rng.randrange(1, 20 * 3600))
+            assert working_time_between(nights, start, add_working_time(nights, start, amount)) == amount
