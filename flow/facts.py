@@ -42,6 +42,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock
@@ -75,6 +78,34 @@ log = logging.getLogger(__name__)
 WAIT_SECONDS = 10.0  # how long a build waits for in-flight writers before giving up (step 3)
 
 
+# --- Reads the map and the gauges share within one page ------------------------------------
+
+_shared: ContextVar[dict | None] = ContextVar("flow_facts_shared", default=None)
+
+
+@contextmanager
+def shared_reads():
+    """Within this block (one page's read transaction: ``flow.gauges.read_only_fast``), the
+    map and the gauges read how far the facts go, the routing counts and the resolutions once."""
+    if _shared.get() is not None:
+        yield
+        return
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
+def _once(key: tuple, read: Callable):
+    memo = _shared.get()
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
+
+
 # --- Which tickets are covered ---------------------------------------------------------
 
 
@@ -93,6 +124,10 @@ class Coverage:
 
     @classmethod
     def read(cls) -> Coverage:
+        return _once(("coverage",), cls._read)
+
+    @classmethod
+    def _read(cls) -> Coverage:
         state = (
             FactsState.objects.filter(pk=1)
             .values_list("moves_through", "notes_through", "built_at", "time_zone")
@@ -519,6 +554,10 @@ def raw_moves(start: datetime, end: datetime, days: WholeDays | None, cover: Cov
 def routing_counts(start: datetime, end: datetime, cover: Coverage, board_id: int | None = None) -> list[dict]:
     """The routing moves of [start, end) per (ROUTE_KEYS, day), leaving or reaching ``board_id``
     if given: whole days from DailyCount, the rest from the raw moves (two queries)."""
+    return _once(("routing", start, end, cover, board_id), lambda: _routing_counts(start, end, cover, board_id))
+
+
+def _routing_counts(start: datetime, end: datetime, cover: Coverage, board_id: int | None) -> list[dict]:
     days = whole_days(start, end, cover)
     moves = Move.objects.filter(ROUTING_MOVE).filter(raw_moves(start, end, days, cover))
     if board_id is not None:
@@ -573,6 +612,10 @@ def resolution_counts(start: datetime, end: datetime, cover: Coverage) -> dict[t
     - the others from their TicketFact: whole days through DailyCount's ``resolved`` rows, less
       what those rows hold for the live tickets, and the ragged ends row by row.
     """
+    return _once(("resolutions", start, end, cover), lambda: _resolution_counts(start, end, cover))
+
+
+def _resolution_counts(start: datetime, end: datetime, cover: Coverage) -> dict[tuple[int, bool, int, int], int]:
     tf, dc = _table(TicketFact), _table(DailyCount)
     period = [_param(start), _param(end)]
     ctes, params = [], []

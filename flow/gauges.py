@@ -28,15 +28,22 @@ Every gauge is a fixed number of queries whatever the size of the log, grouped
 in the database (PERCENTILE_CONT on PostgreSQL; on SQLite the percentiles are
 taken in Python from per-ticket values, which is fine for a laptop's data).
 
+Where the figures come from: the gauges that need each ticket's whole history
+(time on each board, first-board resolution, bounces, wasted escalations, came
+back, minutes per board and tier) and the period's counts read the facts that
+``flow.facts`` keeps from the Move log outside the request — per-ticket rows,
+and daily counts for a period's whole days. Whatever the facts do not cover
+(tickets moved after the last build, notes written since, the period's ragged
+ends) is computed here from the raw log by the very same SQL, so every figure
+is exact however old the facts are; the page says how old they are
+(``freshness``).
+
 What it costs (bench/flow.py: 100k tickets, 1.07M moves over 90 days, on a
-2-core box shared with other work): ``compute`` takes 16 queries and about
-1.1 s for 30 days, 2.8 s for 90 — over the 300 ms goal. The dear part is time
-on each board (``_cohort_sql``: ~0.6 s / 1.2 s), which must read every move of
-each resolved ticket that changed board, because a Move does not record the
-active time its ticket had banked on the board it left; ``routing.services``
-knows that number at every move, and storing it on the Move would make this a
-sum over departures. Next come the paths (0.2 s / 0.7 s) and the minutes per
-board and tier (0.15 s / 0.4 s: one index probe per note).
+2-core box shared with other work): before the facts, ``compute`` took about
+1.1 s for 30 days and 2.8 s for 90; through them, roughly 0.1–0.2 s and
+0.15–0.3 s, most of it the percentiles of time on each board (a sort of every
+resolved ticket's time per board) and the bounces (every bouncing move of the
+period, grouped per ticket).
 """
 
 from __future__ import annotations
@@ -67,6 +74,7 @@ from .facts import (
     resolution_counts,
     routing_counts,
     senior_minutes_sql,
+    shared_reads,
 )
 from .models import BoardTime, RoutingStep
 from .period import FlowQuery
@@ -95,12 +103,13 @@ DIRECTIONS = (Direction.ESCALATE, Direction.DE_ESCALATE, Direction.TRANSFER)
 def read_only_fast():
     """One transaction for all of a page's reads, with PostgreSQL's JIT off inside it.
 
+    Inside it the map and the gauges share what both read (``flow.facts.shared_reads``).
     The gauges' queries are short, but their cost estimates (row counts the
     planner cannot guess for the partial conditions) pass jit_above_cost, and
     compiling them took longer than running them (~50 ms per query, measured
     by bench/flow.py). SET LOCAL ends with the transaction.
     """
-    with transaction.atomic():
+    with transaction.atomic(), shared_reads():
         if _postgres():
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
@@ -225,9 +234,7 @@ class _Reads:
         breach rates, the daily chart and the headline are all sums of it.
         """
         groups = routing_counts(self.start, self.end, self.coverage, self.board_id)
-        for g in groups:
-            g["who"] = self.who(g["criterion_id"], g["by_scheduler"])
-        return groups
+        return [{**g, "who": self.who(g["criterion_id"], g["by_scheduler"])} for g in groups]
 
     def who(self, criterion_id: int | None, by_scheduler: bool) -> str:
         """Who moved: a condition criterion's move is "condition" whoever saved the fact that made
