@@ -7,6 +7,11 @@ Clocks: a time criterion counts *active* time on the ticket's current board.
 ``Ticket.active_time`` banks the time already spent in ``new``/``active``
 columns and ``clock_started_at`` marks the running stretch (empty while the
 ticket waits or is done). ``deadline_at`` = clock start + limit − banked time.
+
+Many at once: the sweep decides each move with the same ``_apply`` as a
+person's move, into a ``MoveBatch`` written set-based (``routing.batch``), and
+intake opens a delivery's new tickets with ``open_tickets``, which shares
+``open_ticket``'s rules. Same rules, a handful of statements per batch.
 """
 
 from __future__ import annotations
