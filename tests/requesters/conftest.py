@@ -114,7 +114,7 @@ def dovecot():
         pytest.skip(message)
     # Not under pytest's own tmp dir: that is private to us, and Dovecot's
     # processes run as other users.
-    root = Path(tempfile.mkdtemp(prefix="mail_dovecot_"))
+    root = Path(tempfile.mkdtemp(prefix="switchback_dovecot_"))
     root.chmod(0o755)
     (root / "home").mkdir()
     if os.geteuid() == 0:
