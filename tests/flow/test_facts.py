@@ -231,6 +231,28 @@ def test_days_are_cut_in_the_site_time_zone(monkeypatch, desk, tier1, tier2, set
     assert_same_as_raw(monkeypatch, desk)
 
 
+# --- The demo desk ---------------------------------------------------------------------------
+
+
+def test_the_demo_history_gives_the_same_figures_through_the_facts(monkeypatch, db, time_machine):
+    """boards.demo writes its history through the move service with backdated times and no
+    build; the first build (the beat task's, or manage.py flow_facts) covers all of it."""
+    from boards.demo import load_demo
+
+    now = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
+    time_machine.move_to(now, tick=False)
+    load_demo(now, history_days=4)
+    week = FlowQuery(start=now - timedelta(days=7), end=now, range_key="7d")
+    raw = raw_figures(monkeypatch, week, now)
+    assert raw["summary"]["moves"] > 0
+
+    built = facts.build(now)
+
+    assert built.tickets == Ticket.objects.count()
+    assert figures(week, now) == raw
+    assert Coverage.read().moves_through == Move.objects.latest("pk").pk
+
+
 # --- A randomized history ----------------------------------------------------------------------
 
 
