@@ -43,6 +43,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from routing.models import Criterion, Direction, Move
 from routing.services import MoveError, manual_criteria, move_ticket
+from routing.tasks import VERBS  # the verbs' one home: the move e-mails say the same
 
 from . import permissions, services
 from . import search as board_search
@@ -67,12 +68,6 @@ DONE_PAGE_SIZE = 50
 
 # A board's slug, as the URL patterns' <slug:…> converter accepts it.
 slug_re = re.compile(r"[-a-zA-Z0-9_]+")
-
-DIRECTION_VERBS = {
-    Direction.ESCALATE: "escalated",
-    Direction.DE_ESCALATE: "de-escalated",
-    Direction.TRANSFER: "transferred",
-}
 
 
 # --- Permission-checked getters ------------------------------------------------
@@ -587,7 +582,7 @@ def _dialog_label(direction: str, criteria: list[Criterion], to_board: Board | N
 def _move_message(ticket: Ticket, move: Move | None, criterion: Criterion) -> str:
     if move is None:
         return f"{ticket.number} is already there."
-    verb = DIRECTION_VERBS.get(move.direction, "moved")
+    verb = VERBS.get(move.direction, "moved")
     return (
         f"{ticket.number} {verb} to {move.to_board.name} · {move.to_column.name} (tier {move.to_tier}): "
         f"{criterion.name}."

@@ -11,6 +11,7 @@ from boards.cards import CriteriaIndex
 from boards.models import Board, Client, Ticket
 from routing import services
 from routing.models import Direction
+from tests.boards.html import find
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HTMX = {"HX-Request": "true"}
@@ -38,11 +39,11 @@ def test_board_shows_tabs_columns_and_cards(client, desk, tier1, ticket_factory)
 
     assert response.status_code == 200
     body = response.content.decode()
-    assert '<nav class="board-tabs"' in body
+    assert find(body, "nav", class_="board-tabs")
     for slug in ("noc", "triage", "support"):
-        assert f'data-board-slug="{slug}" href="/boards/{slug}/"' in body
+        assert find(body, "a", data_board_slug=slug)["href"] == f"/boards/{slug}/"
     revision = Board.objects.get(slug="triage").revision
-    assert f'<div id="board-columns" class="columns" data-revision="{revision}"' in body
+    assert find(body, "div", id="board-columns")["data-revision"] == str(revision)
     assert [c.column.name for c in response.context["columns"]] == [
         "New",
         "In progress",
@@ -51,12 +52,14 @@ def test_board_shows_tabs_columns_and_cards(client, desk, tier1, ticket_factory)
     ]
     assert 'data-column-name="In progress"' in body and "<h2 " in body
     card = _card_html(body, ticket.pk)
-    assert f'data-ticket-id="{ticket.pk}" data-version="{ticket.version}"' in card
-    assert 'draggable="true" tabindex="0"' in card
-    assert f'<a class="card-title" id="title-{ticket.pk}" href="/tickets/{ticket.pk}/"' in card
+    article = find(card, "article", id=f"ticket-{ticket.pk}")
+    assert (article["data-ticket-id"], article["data-version"]) == (str(ticket.pk), str(ticket.version))
+    assert (article["draggable"], article["tabindex"]) == ("true", "0")
+    assert find(card, "a", class_="card-title")["href"] == f"/tickets/{ticket.pk}/"
     assert f"#{ticket.pk}" in card and "P2" in card and "T1" in card and "Tess Tier-One" in card
-    assert 'class="countdown ok" data-deadline="' in card
-    assert '<form class="card-move" method="post"' in card and '<select name="column"' in card and ">Move<" in card
+    assert find(card, "span", class_="countdown")["class"] == "countdown ok"
+    assert find(card, "form", class_="card-move")["method"] == "post" and find(card, "select", name="column")
+    assert ">Move<" in card
     assert ">Escalate<" in card and ">De-escalate<" not in card  # Triage has no de-escalate criterion
 
 
@@ -91,7 +94,12 @@ def test_countdown_is_coloured_and_labelled_by_time_left(client, desk, tier1, ti
 
     deadline = (NOW + timedelta(minutes=30)).isoformat()
     warn_from = (ticket.deadline_at - timedelta(minutes=6)).isoformat()
-    assert f'class="countdown {state}" data-deadline="{deadline}" data-warn-from="{warn_from}"' in card
+    countdown = find(card, "span", class_="countdown")
+    assert (countdown["class"], countdown["data-deadline"], countdown["data-warn-from"]) == (
+        f"countdown {state}",
+        deadline,
+        warn_from,
+    )
     assert text in card
 
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from boards.models import Note, Ticket, Watch
 from routing import services
 from routing.models import Move
+from tests.boards.html import find
 from tests.factories import make_user
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -66,8 +67,8 @@ def test_a_read_only_card_offers_follow_and_a_followed_one_opens(client, desk, t
 
     other_card = body.split(f'id="ticket-{other.pk}"')[1].split("</article>")[0]
     followed_card = body.split(f'id="ticket-{followed.pk}"')[1].split("</article>")[0]
-    assert 'class="card-follow"' in other_card and '<a class="card-title"' not in other_card
-    assert f'<a class="card-title" id="title-{followed.pk}" href="/tickets/{followed.pk}/"' in followed_card
+    assert find(other_card, "form", class_="card-follow") and not find(other_card, "a", class_="card-title")
+    assert find(followed_card, "a", class_="card-title")["href"] == f"/tickets/{followed.pk}/"
 
 
 # --- Escalating by hand ---------------------------------------------------------------------
