@@ -36,8 +36,9 @@ class CriterionAdmin(admin.ModelAdmin):
         (
             "When it fires",
             {
-                "fields": ["trigger", "time_limit_minutes", "condition"],
-                "description": "A time criterion needs a limit in active minutes; "
+                "fields": ["trigger", "time_limit_minutes", "warn_before_minutes", "warn_at_percent", "condition"],
+                "description": "A time criterion needs a limit in active minutes, and may warn before it fires "
+                "(minutes before, or a share of the limit: one of the two); "
                 "a condition criterion names its condition; a manual one needs neither.",
             },
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -81,6 +83,18 @@ class Criterion(models.Model):
     time_limit_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Time trigger: active minutes on the board before it fires."
     )
+    # A warning before the breach (notifications.warnings sends it): a lead in
+    # minutes before the deadline, or a share of the limit. At most one of the two.
+    warn_before_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Time trigger: warn the assignee (else the board's technicians) this many minutes before it fires.",
+    )
+    warn_at_percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Time trigger, instead of minutes: warn when this share of the limit has passed (1–99, e.g. 80).",
+    )
     condition = models.CharField(max_length=20, choices=Condition.choices, blank=True)
     active = models.BooleanField(default=True)
     position = models.PositiveSmallIntegerField(default=0)
@@ -102,6 +116,28 @@ class Criterion(models.Model):
                 violation_error_message="A condition criterion must name its condition.",
             ),
             models.CheckConstraint(
+                condition=Q(warn_before_minutes__isnull=True) | Q(warn_at_percent__isnull=True),
+                name="criterion_one_warning_lead",
+                violation_error_message="Warn either some minutes before the deadline or at a share of the limit, "
+                "not both.",
+            ),
+            models.CheckConstraint(
+                condition=Q(trigger="time") | Q(warn_before_minutes__isnull=True, warn_at_percent__isnull=True),
+                name="criterion_warning_needs_time",
+                violation_error_message="Only a time criterion warns before it fires.",
+            ),
+            models.CheckConstraint(
+                condition=Q(warn_before_minutes__isnull=True)
+                | Q(warn_before_minutes__gt=0, warn_before_minutes__lt=F("time_limit_minutes")),
+                name="criterion_warning_inside_limit",
+                violation_error_message="A warning's minutes must be fewer than the time limit's.",
+            ),
+            models.CheckConstraint(
+                condition=Q(warn_at_percent__isnull=True) | Q(warn_at_percent__gte=1, warn_at_percent__lte=99),
+                name="criterion_warning_percent_1_to_99",
+                violation_error_message="A warning's share of the limit is a percentage from 1 to 99.",
+            ),
+            models.CheckConstraint(
                 condition=Q(to_board__isnull=False) | Q(to_tier__isnull=False),
                 name="criterion_changes_something",
                 violation_error_message="A criterion must change the board, the tier, or both.",
@@ -121,6 +157,18 @@ class Criterion(models.Model):
             errors["condition"] = "A condition criterion must name its condition."
         if self.trigger != self.Trigger.CONDITION and self.condition:
             errors["condition"] = "Only a condition criterion names a condition."
+        if self.warn_before_minutes is not None and self.warn_at_percent is not None:
+            errors["warn_at_percent"] = "Warn either some minutes before the deadline or at a share of the limit."
+        elif self.trigger != self.Trigger.TIME and (
+            self.warn_before_minutes is not None or self.warn_at_percent is not None
+        ):
+            errors["warn_before_minutes"] = "Only a time criterion warns before it fires."
+        elif self.warn_before_minutes is not None and not (
+            0 < self.warn_before_minutes < (self.time_limit_minutes or 0)
+        ):
+            errors["warn_before_minutes"] = "A warning's minutes must be at least 1 and fewer than the time limit's."
+        elif self.warn_at_percent is not None and not 1 <= self.warn_at_percent <= 99:
+            errors["warn_at_percent"] = "A warning's share of the limit is a percentage from 1 to 99."
         if not self.to_board_id and self.to_tier is None:
             errors["to_board"] = "A criterion must change the board, the tier, or both."
         if self.from_board_id and self.to_board_id == self.from_board_id and self.to_tier is None:
@@ -131,6 +179,23 @@ class Criterion(models.Model):
                 errors["to_column"] = "The target column must belong to the target board."
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def warning_lead(self) -> timedelta | None:
+        """How long before its deadline a ticket is warned: the minutes set, or the rest of the limit's share.
+
+        Wall time before the deadline (the deadline itself is already in the
+        board's working time): "10 minutes before" means ten minutes on the
+        clock the technician reads. ``notifications.warnings`` spells the
+        same rule in SQL for its sweep; a test holds the two together.
+        """
+        if self.trigger != self.Trigger.TIME or not self.time_limit_minutes:
+            return None
+        if self.warn_before_minutes is not None:
+            return timedelta(minutes=self.warn_before_minutes)
+        if self.warn_at_percent is not None:
+            return timedelta(seconds=self.time_limit_minutes * 60 * (100 - self.warn_at_percent) // 100)
+        return None
 
     @property
     def offered_by_hand(self) -> bool:
