@@ -22,6 +22,7 @@ which the REST API calls too.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import datetime
@@ -65,6 +66,9 @@ from .screen import Screen, board_url, read_screen, safe_next
 log = logging.getLogger(__name__)
 
 DONE_PAGE_SIZE = 50
+
+# The htmx event the board's poll fires when it brought changes (app.js listens).
+BOARD_CHANGED = "switchback:board-changed"
 
 # A board's slug, as the URL patterns' <slug:…> converter accepts it.
 slug_re = re.compile(r"[-a-zA-Z0-9_]+")
@@ -423,9 +427,13 @@ def board_changes(request: HttpRequest, slug: str) -> HttpResponse:
         return HttpResponse(status=204)
     board = get_object_or_404(Board, slug=slug)
     context = _columns_context(request, board, filters, timezone.now())
-    return _render_parts(
+    response = _render_parts(
         request, [("boards/board.html#columns", context), ("boards/board.html#poll", {**context, "oob": True})]
     )
+    # An event, not a guess about the screen: whatever else the page shows (the
+    # drawer) checks itself against the fresh cards once they are in place.
+    response["HX-Trigger-After-Settle"] = json.dumps({BOARD_CHANGED: {"revision": board.revision}})
+    return response
 
 
 @require_GET

@@ -519,9 +519,6 @@
     var target = e.detail.target;
     var fresh = target && target.id ? document.getElementById(target.id) : target;
     afterSwap(fresh);
-    // Only a poll brings the columns as the main swap; an action's answer
-    // carries its own drawer (out of band), so there is nothing to check.
-    if (fresh && fresh.id === "board-columns") checkDrawer();
     if (fresh && fresh.id === "drawer" && e.detail.requestConfig && e.detail.requestConfig.verb === "get") {
       var body = fresh.querySelector(".drawer-body");
       if (body) body.focus({ preventScroll: true });
@@ -671,7 +668,14 @@
     if (body) htmx.ajax("GET", body.getAttribute("data-url"), { target: "#drawer", swap: "innerHTML" });
   }
 
-  // After the board redraws: is the open drawer's ticket still as the drawer shows it?
+  // The poll's answer fires switchback:board-changed (HX-Trigger-After-Settle,
+  // boards/views.py board_changes) once the fresh cards are in place: is the
+  // open drawer's ticket still as the drawer shows it? An action's answer
+  // carries its own drawer, so only the poll needs this.
+  document.addEventListener("switchback:board-changed", function () {
+    checkDrawer();
+  });
+
   function checkDrawer() {
     var body = document.querySelector("#drawer:not(.drawer-page) .drawer-body[data-ticket-id]");
     var cols = columnsEl();

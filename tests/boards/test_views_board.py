@@ -1,5 +1,6 @@
 """The board page: tabs, columns, cards, filters in the URL, the done window, the live poll."""
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -231,6 +232,8 @@ def test_changes_sends_the_columns_after_someone_moves_a_card(client, desk, tier
     response = client.get(reverse("board_changes", args=["triage"]), {"since": before, "mine": ""}, headers=HTMX)
 
     assert response.status_code == 200
+    # The page hears it as an event (the drawer checks itself), not from a guess about the screen.
+    assert json.loads(response["HX-Trigger-After-Settle"]) == {"switchback:board-changed": {"revision": before + 1}}
     body = response.content.decode()
     assert body.lstrip().startswith('<div id="board-columns"')
     columns, poll = body.split('<div id="board-poll"')
