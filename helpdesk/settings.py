@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "intake",
     "requesters",
     "calendars",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -281,6 +282,12 @@ SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 5)
 CELERY_BEAT_SCHEDULE = {
     "sweep-due-tickets": {
         "task": "routing.tasks.sweep_due_tickets",
+        "schedule": float(SWEEP_INTERVAL_SECONDS),
+        "options": {"expires": max(SWEEP_INTERVAL_SECONDS - 1, 1)},
+    },
+    # Warns the assignee (or the board) before a deadline, on the same fast tick (notifications.tasks).
+    "send-due-warnings": {
+        "task": "notifications.tasks.send_due_warnings",
         "schedule": float(SWEEP_INTERVAL_SECONDS),
         "options": {"expires": max(SWEEP_INTERVAL_SECONDS - 1, 1)},
     },
