@@ -40,7 +40,9 @@ a backdated import), so it says nothing about commit order.
 from __future__ import annotations
 
 import logging
+import math
 import time
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -318,7 +320,20 @@ def note_position_sql(condition: str) -> str:
 # --- Counts per day: what whole days of a period add up to -----------------------------------
 
 ROUTE, OPEN, RESOLVED, MINUTES = "route", "open", "resolved", "minutes"
-KINDS = (ROUTE, OPEN, RESOLVED, MINUTES)
+ACTIVE, WALL = "active", "wall"
+KINDS = (ROUTE, OPEN, RESOLVED, MINUTES, ACTIVE, WALL)
+
+# Value buckets for time on a board (seconds): below 0, [0, 1), then ×1.25 a step up to ten
+# years, and above. Bucket b holds BOUNDS[b - 1] <= v < BOUNDS[b] (bisect_right).
+BOUNDS: list[float] = [0.0, 1.0]
+while BOUNDS[-1] < 3.2e8:
+    BOUNDS.append(BOUNDS[-1] * 1.25)
+
+
+def bucket(value: float) -> int:
+    return bisect_right(BOUNDS, value)
+
+
 ROUTE_KEYS = ("from_board_id", "to_board_id", "from_tier", "to_tier", "direction", "criterion_id", "by_scheduler")
 
 
@@ -366,6 +381,16 @@ def minutes_groups(positions: QuerySet) -> list[dict]:
         .annotate(n=Sum("note__minutes_worked"))
         .order_by()
     )
+
+
+def time_groups(times: QuerySet) -> dict[str, dict[tuple, int]]:
+    """BoardTime rows counted per (board, value bucket, local day resolved), for each measure."""
+    counts: dict[str, dict[tuple, int]] = {ACTIVE: defaultdict(int), WALL: defaultdict(int)}
+    rows = times.annotate(day=TruncDate("resolved_at")).values_list("day", "board_id", "active_seconds", "wall_seconds")
+    for day, board_id, active, wall in rows:
+        counts[ACTIVE][(day, board_id, 0, bucket(active), 0, "", 0, False)] += 1
+        counts[WALL][(day, board_id, 0, bucket(wall), 0, "", 0, False)] += 1
+    return counts
 
 
 def _route_key(g: dict) -> tuple:
@@ -440,6 +465,8 @@ def _source_counts(kind: str, moves: Q) -> dict[tuple, int]:
         return _tally(opening_groups(Move.objects.filter(OPENING_MOVE).filter(moves)), _open_key)
     if kind == MINUTES:
         return _tally(minutes_groups(NotePosition.objects.all()), _minutes_key)
+    if kind in (ACTIVE, WALL):
+        return time_groups(BoardTime.objects.all())[kind]
     return _tally(resolved_groups(TicketFact.objects.all()), _resolved_key)
 
 
@@ -451,6 +478,8 @@ def _counts_hold(kind: str, moves_through: int) -> bool:
         return total == TicketFact.objects.filter(resolved_at__isnull=False).count()
     if kind == MINUTES:
         return total == (NotePosition.objects.aggregate(n=Sum("note__minutes_worked"))["n"] or 0)
+    if kind in (ACTIVE, WALL):
+        return total == BoardTime.objects.count()
     source = ROUTING_MOVE if kind == ROUTE else OPENING_MOVE
     return total == Move.objects.filter(source, pk__lte=moves_through).count()
 
@@ -725,6 +754,124 @@ def minutes_counts(start: datetime, end: datetime, cover: Coverage) -> dict[tupl
     return {(b, t): int(minutes) for b, t, minutes in _fetch(sql, params) if minutes}
 
 
+def board_time_percentiles(
+    start: datetime,
+    end: datetime,
+    cover: Coverage,
+    days: WholeDays,
+    boards: list[int],
+    live: list[tuple[int, float, float]],
+) -> dict[int, tuple[int, float, float, float, float]] | None:
+    """Time on each board for tickets resolved in [start, end): per board, (tickets, active p50,
+    p90, wall p50, p90), PostgreSQL's PERCENTILE_CONT exactly, without sorting every value.
+    None if the counts and the values they point at disagree (then the caller sorts them all).
+
+    1. Count the values per bucket (BOUNDS): whole days from DailyCount's ``active`` and
+       ``wall`` rows, less the live tickets' old rows in them, plus the ragged ends row by row
+       and the live tickets' values (``live``: (board, active, wall), computed from the raw log).
+    2. From the counts, the bucket that holds each rank a percentile needs (its two neighbours).
+    3. Read only those buckets' values (through flow_boardtime_active_idx / _wall_idx), add the
+       live ones, sort them, and interpolate between the two ranks as PERCENTILE_CONT does.
+    Three queries.
+    """
+    bt = _table(BoardTime)
+    counts: dict[tuple[str, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    rows = days.rows(ACTIVE).filter(board__in=boards) | days.rows(WALL).filter(board__in=boards)
+    for kind, board, b, n in rows.values_list("kind", "board", "tier").annotate(total=Sum("n")).order_by():
+        counts[(kind, board)][b] += n
+    wanted = ", ".join(str(int(b)) for b in boards) or "NULL"
+    edges = [_param(start), _param(days.start_at), _param(days.end_at), _param(end)]
+    sql = f"""SELECT board_id, active_seconds, wall_seconds, 1 FROM {bt}
+               WHERE board_id IN ({wanted})
+                 AND ((resolved_at >= %s AND resolved_at < %s) OR (resolved_at >= %s AND resolved_at < %s))
+                 AND {cover.is_covered("ticket_id")}
+              UNION ALL
+              SELECT board_id, active_seconds, wall_seconds, -1 FROM {bt}
+               WHERE board_id IN ({wanted}) AND resolved_at >= %s AND resolved_at < %s
+                 AND {cover.is_live("ticket_id")}"""
+    live_cte, live_params = cover.live_cte()
+    adjust = _fetch(f"WITH {live_cte} {sql}", [*live_params, *edges, _param(days.start_at), _param(days.end_at)])
+    for board, active, wall, sign in [*adjust, *((b, a, w, 1) for b, a, w in live)]:
+        if board in boards:
+            counts[(ACTIVE, board)][bucket(active)] += sign
+            counts[(WALL, board)][bucket(wall)] += sign
+
+    # Step 2: per (measure, board), the ranks each percentile needs and the buckets holding them.
+    needs: dict[tuple[str, int], dict[int, int]] = {}  # (measure, board) -> {bucket: values before it}
+    sizes: dict[int, int] = {}
+    for (kind, board), per_bucket in counts.items():
+        n = sum(per_bucket.values())
+        if n <= 0:
+            continue
+        sizes[board] = n
+        ranks = {r for p in (0.5, 0.9) for r in (math.floor(p * (n - 1)), math.ceil(p * (n - 1)))}
+        before, found = 0, {}
+        for b in sorted(per_bucket):
+            inside = per_bucket[b]
+            if any(before <= r < before + inside for r in ranks):
+                found[b] = before
+            before += inside
+        needs[(kind, board)] = found
+
+    # Step 3: the values of those buckets in the period (covered rows, and the live ones).
+    parts, params = [], []
+    for (kind, board), found in needs.items():
+        column = "active_seconds" if kind == ACTIVE else "wall_seconds"
+        for b in found:
+            where = [f"board_id = {int(board)}", "resolved_at >= %s", "resolved_at < %s"]
+            params += [_param(start), _param(end)]
+            if b > 0:
+                where.append(f"{column} >= %s")
+                params.append(BOUNDS[b - 1])
+            if b < len(BOUNDS):
+                where.append(f"{column} < %s")
+                params.append(BOUNDS[b])
+            parts.append(
+                f"SELECT '{kind}', {int(board)}, {int(b)}, {column} FROM {bt} "
+                f"WHERE {' AND '.join(where)} AND {cover.is_covered('ticket_id')}"
+            )
+    values: dict[tuple[str, int, int], list[float]] = defaultdict(list)
+    if parts:
+        for kind, board, b, value in _fetch(f"WITH {live_cte} {' UNION ALL '.join(parts)}", [*live_params, *params]):
+            values[(kind, int(board), int(b))].append(float(value))
+    for board, active, wall in live:
+        for kind, value in ((ACTIVE, active), (WALL, wall)):
+            if bucket(value) in needs.get((kind, board), {}):
+                values[(kind, board, bucket(value))].append(value)
+
+    for (kind, board), found in needs.items():
+        for b in found:
+            if len(values[(kind, board, b)]) != counts[(kind, board)][b]:
+                log.warning("flow facts: %s counts of board %s disagree with its values; sorting them all", kind, board)
+                return None
+
+    def percentile(kind: str, board: int, p: float) -> float:
+        n = sizes[board]
+        rank = p * (n - 1)
+        low, high = math.floor(rank), math.ceil(rank)
+
+        def at(r: int) -> float:
+            for b, before in needs[(kind, board)].items():
+                inside = sorted(values[(kind, board, b)])
+                if before <= r < before + len(inside):
+                    return inside[r - before]
+            raise AssertionError("a rank fell outside the buckets counted for it")
+
+        first, second = at(low), at(high)
+        return first + (second - first) * (rank - low)
+
+    return {
+        board: (
+            n,
+            percentile(ACTIVE, board, 0.5),
+            percentile(ACTIVE, board, 0.9),
+            percentile(WALL, board, 0.5),
+            percentile(WALL, board, 0.9),
+        )
+        for board, n in sizes.items()
+    }
+
+
 # --- The builder ---------------------------------------------------------------------------
 
 
@@ -828,7 +975,8 @@ def _rebuild(
     """Replace the facts of every ticket with a move in (state.moves_through, moves_through], or whose
     version moved on since its facts were built, and place the notes in (state.notes_through, notes_through].
 
-    Returns (tickets rebuilt, notes placed, the change to the ``resolved`` and ``minutes`` counts)."""
+    Returns (tickets rebuilt, notes placed, the change to the ``resolved``, ``minutes``, ``active``
+    and ``wall`` counts)."""
     m, t, n = _table(Move), _table(Ticket), _table(Note)
     tf, bt, rs, np_ = (_table(model) for model in (TicketFact, BoardTime, RoutingStep, NotePosition))
     chosen = RawSQL("SELECT ticket_id FROM flow_build_tickets", [])
@@ -836,13 +984,17 @@ def _rebuild(
     chosen_notes = NotePosition.objects.filter(
         Q(ticket_id__in=chosen) | Q(note_id__in=RawSQL("SELECT note_id FROM flow_build_notes", []))
     )
-    changed: dict[str, dict[tuple, int]] = {RESOLVED: defaultdict(int), MINUTES: defaultdict(int)}
+    chosen_times = BoardTime.objects.filter(ticket_id__in=chosen)
+    changed: dict[str, dict[tuple, int]] = {kind: defaultdict(int) for kind in (RESOLVED, MINUTES, ACTIVE, WALL)}
 
     def tally(sign: int) -> None:
         for key, count in _tally(resolved_groups(chosen_facts), _resolved_key, sign).items():
             changed[RESOLVED][key] += count
         for key, count in _tally(minutes_groups(chosen_notes), _minutes_key, sign).items():
             changed[MINUTES][key] += count
+        for kind, counts in time_groups(chosen_times).items():
+            for key, count in counts.items():
+                changed[kind][key] += sign * count
 
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY TABLE flow_build_tickets (ticket_id bigint PRIMARY KEY)")

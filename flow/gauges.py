@@ -68,6 +68,7 @@ from routing.models import ROUTING_MOVE, Criterion, Direction, Move
 from .facts import (
     Coverage,
     board_time_ctes,
+    board_time_percentiles,
     cohort_cte,
     minutes_counts,
     path_ctes,
@@ -75,6 +76,7 @@ from .facts import (
     routing_counts,
     senior_minutes_sql,
     shared_reads,
+    whole_days,
 )
 from .models import BoardTime, RoutingStep
 from .period import FlowQuery
@@ -254,6 +256,20 @@ class _Reads:
         for (first, stayed, board_id, tier), n in resolution_counts(self.start, self.end, self.coverage).items():
             first_board[(first, stayed)] += n
             resolved_at[(board_id, tier)] += n
+        return {"first_board": first_board, "resolved_at": resolved_at, "times": self._times()}
+
+    def _times(self) -> dict[int, tuple]:
+        """Per board: (tickets, active p50, p90, wall p50, p90). Through the daily value counts
+        when they answer the period's whole days (``flow.facts.board_time_percentiles``),
+        otherwise by sorting every value (``_times_sql``)."""
+        days = whole_days(self.start, self.end, self.coverage)
+        if days is not None:
+            boards = [self.board_id] if self.board_id is not None else list(self.boards)
+            sql, params = _times_sql(self, live_only=True)
+            live = [(int(b), float(active), float(wall)) for b, active, wall in _fetch(sql, params)]
+            found = board_time_percentiles(self.start, self.end, self.coverage, days, boards, live)
+            if found is not None:
+                return found
         sql, params = _times_sql(self)
         times: dict[int, tuple] = {}
         raw: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
@@ -272,7 +288,7 @@ class _Reads:
                 percentile_cont(wall, 0.5),
                 percentile_cont(wall, 0.9),
             )
-        return {"first_board": first_board, "resolved_at": resolved_at, "times": times}
+        return times
 
     @cached_property
     def paths(self) -> dict:
@@ -302,7 +318,7 @@ class _Reads:
         }
 
 
-def _times_sql(reads: _Reads) -> tuple[str, list]:
+def _times_sql(reads: _Reads, *, live_only: bool = False) -> tuple[str, list]:
     """Time on each board of the tickets resolved in the period, in one statement: per (ticket,
     board), see ``flow.facts.board_time_ctes``. Tickets the facts cover are read from
     flow_boardtime; the others (``live``) go through the same definitions over their raw moves.
@@ -323,6 +339,8 @@ def _times_sql(reads: _Reads) -> tuple[str, list]:
     ctes.append(cohort_cte(f"t.resolved_at >= %s AND t.resolved_at < %s AND {cover.is_live('t.id')}"))
     params += period
     ctes.append(board_time_ctes(reads.running_columns))
+    if live_only:  # (board, active, wall) of the live tickets alone
+        return f"WITH {', '.join(ctes)} SELECT board_id, active, wall FROM per_ticket", params
     boards = [reads.board_id] if reads.board_id is not None else list(reads.boards)
 
     def times(board_id: int) -> str:

@@ -77,6 +77,17 @@ class BoardTime(models.Model):
                 name="flow_boardtime_board_idx",
                 include=["active_seconds", "wall_seconds", "ticket"],
             ),
+            # flow.facts.board_time_percentiles: the values of one board in one value bucket.
+            models.Index(
+                fields=["board_id", "active_seconds"],
+                name="flow_boardtime_active_idx",
+                include=["resolved_at", "ticket"],
+            ),
+            models.Index(
+                fields=["board_id", "wall_seconds"],
+                name="flow_boardtime_wall_idx",
+                include=["resolved_at", "ticket"],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -170,7 +181,9 @@ class DailyCount(models.Model):
     - ``resolved``: resolved tickets as their TicketFact says, per board and tier resolved at,
       first board and whether they never left it (``other_tier`` 1);
     - ``minutes``: minutes logged in notes (every NotePosition), per board and tier the note
-      was written at (``n`` holds the minutes).
+      was written at (``n`` holds the minutes);
+    - ``active``, ``wall``: resolved tickets' time on a board (every BoardTime), per board and
+      value bucket (``tier`` holds the bucket: flow.facts.BOUNDS), by the day they were resolved.
 
     Whole days of a period are summed from here; its ragged ends, and anything newer
     than the watermark, are counted from the raw rows (flow.facts.whole_days).

@@ -102,6 +102,22 @@ def test_hand_counted_figures_hold_through_the_facts(desk, tier1, tier2):
     assert load[("Triage", 1)] == 5 and load[("Support", 2)] == 30
 
 
+def test_time_on_board_percentiles_come_from_the_value_counts(desk, tier1, tier2):
+    """The whole days' time on each board is counted per value bucket, and only the buckets
+    holding the ranks are read: the same medians and 90th percentiles as sorting them all."""
+    build_history(desk, tier1, tier2)
+    facts.build(NOW)
+    cover = Coverage.read()
+    days = facts.whole_days(START, END, cover)
+
+    found = facts.board_time_percentiles(START, END, cover, days, [desk.triage.pk, desk.support.pk], [])
+
+    minutes = {board: [round(s / 60, 1) for s in figures[1:]] for board, figures in found.items()}
+    assert minutes[desk.triage.pk] == [20.0, 52.0, 20.0, 76.0]
+    assert minutes[desk.support.pk] == [10.0, 50.0, 60.0, 68.0]
+    assert found[desk.triage.pk][0] == 3
+
+
 def test_work_after_the_build_is_counted_live_and_then_built(monkeypatch, desk, tier1, tier2):
     """Facts built half way: later moves, moves stamped before the build, notes and edits all count."""
     triage, support = desk.triage, desk.support
