@@ -17,6 +17,7 @@ urlpatterns = [
     path("profile/", include("api.profile_urls")),
     path("intake/", include("intake.urls")),
     path("help/", include("requesters.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("boards.urls")),
 ]
 
