@@ -239,6 +239,14 @@ class MoveBatch:
         self.tickets: list[Ticket] = []
         self.moves: list[Move] = []
         self.boards: set[int] = set()
+        self._criteria: list[Criterion] | None = None
+
+    @property
+    def criteria(self) -> list[Criterion]:
+        """The active time criteria, read once for the batch."""
+        if self._criteria is None:
+            self._criteria = active_time_criteria()
+        return self._criteria
 
     def add(self, ticket: Ticket, move: Move, from_board_id: int) -> None:
         self.tickets.append(ticket)
@@ -434,20 +442,56 @@ def move_ticket(
                 notify=notify,
             )
 
-        column = to_column or locked.column
-        tier = locked.tier if to_tier is None else to_tier
-        if column.board_id != locked.board_id:
-            raise NotAllowed(
-                f"{column.name} is on the {column.board.name} board; moving there needs a criterion "
-                "(escalate, de-escalate or transfer)."
-            )
-        if tier < 1:
-            raise NotAllowed("A tier is a whole number from 1 up.")
-        if column.pk == locked.column_id and tier == locked.tier:
+        plain = _plain_move(locked, to_column, to_tier)
+        if plain is None:
             return None
-        plain = Direction.ESCALATE if tier > locked.tier else Direction.DE_ESCALATE if tier < locked.tier else ""
-        to = Position(locked.board, column, tier)
-        return _apply(locked, to, actor=actor, criterion=None, direction=plain, note=note, now=now, notify=notify)
+        to, direction = plain
+        return _apply(locked, to, actor=actor, criterion=None, direction=direction, note=note, now=now, notify=notify)
+
+
+def _plain_move(ticket: Ticket, to_column: Column | None, to_tier: int | None) -> tuple[Position, str] | None:
+    """A move without a criterion: a column on the ticket's own board and/or a tier; None if it is there already."""
+    column = to_column or ticket.column
+    tier = ticket.tier if to_tier is None else to_tier
+    if column.board_id != ticket.board_id:
+        raise NotAllowed(
+            f"{column.name} is on the {column.board.name} board; moving there needs a criterion "
+            "(escalate, de-escalate or transfer)."
+        )
+    if tier < 1:
+        raise NotAllowed("A tier is a whole number from 1 up.")
+    if column.pk == ticket.column_id and tier == ticket.tier:
+        return None
+    direction = Direction.ESCALATE if tier > ticket.tier else Direction.DE_ESCALATE if tier < ticket.tier else ""
+    return Position(ticket.board, column, tier), direction
+
+
+def move_locked(
+    ticket: Ticket, *, to_column: Column, actor, note: str = "", now: datetime, batch: MoveBatch
+) -> Move | None:
+    """``move_ticket``'s move to a column, for a ticket whose row the caller locked and read after locking.
+
+    The move is decided now and written with the rest of ``batch``
+    (``batch.write()``, inside the caller's transaction): for a caller that
+    locks many tickets in one query and moves them together, as intake does
+    with a delivery's resolutions. Returns the unsaved Move, or None when the
+    ticket is in that column already.
+    """
+    plain = _plain_move(ticket, to_column, None)
+    if plain is None:
+        return None
+    to, direction = plain
+    return _apply(
+        ticket,
+        to,
+        actor=actor,
+        criterion=None,
+        direction=direction,
+        note=note,
+        now=now,
+        criteria=batch.criteria,
+        batch=batch,
+    )
 
 
 def _place_new(ticket: Ticket, now: datetime, criteria: list[Criterion]) -> None:
