@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from boards.models import Client, Column, Note, Ticket
 from boards.services import add_note
-from routing.services import move_ticket, open_ticket, open_tickets, touch_boards
+from routing.services import MoveBatch, move_locked, move_ticket, open_ticket, open_tickets, touch_boards
 
 from .models import Alert, AlertSource
 from .payloads import Incoming
@@ -58,6 +58,14 @@ class _Delivery:
         # New alerts whose tickets ``_open`` has decided but not yet written,
         # by fingerprint: the alert, the answer it was given, its ticket and row.
         self.pending: dict[str, tuple[Incoming, Outcome, Ticket, Alert]] = {}
+        # Resolutions decided but not yet written: their alert rows, the
+        # tickets' moves to done, the boards whose cards change.
+        self.resolving: dict[str, Alert] = {}
+        self.moves = MoveBatch()
+        self.touched: set[int] = set()
+        # The tickets this delivery resolves, locked together, and those a person wrote a note on.
+        self.locked: dict[int, Ticket] = {}
+        self.noted: set[int] = set()
         self._entry: Column | None = None
         self._done: dict[int, Column | None] = {}
 
@@ -71,9 +79,23 @@ class _Delivery:
         )
         self.links = {row.fingerprint: row for row in rows}
 
+    def lock_for_resolution(self, alerts: list[Incoming]) -> None:
+        """Lock the tickets this delivery's resolutions speak of, in one query (pk order), and read who noted them."""
+        ids = [
+            self.links[alert.fingerprint].ticket_id
+            for alert in alerts
+            if alert.action == RESOLVED and alert.fingerprint in self.links
+        ]
+        if not ids:
+            return
+        tickets = Ticket.objects.select_for_update(of=("self",)).select_related("board", "column").order_by("pk")
+        self.locked = {ticket.pk: ticket for ticket in tickets.filter(pk__in=ids)}
+        noted = Note.objects.filter(ticket_id__in=ids, author__isnull=False).values_list("ticket_id", flat=True)
+        self.noted = set(noted)
+
     def apply(self, alert: Incoming) -> Outcome:
-        if alert.fingerprint in self.pending:
-            self.flush()  # this alert speaks of a ticket not written yet
+        if alert.fingerprint in self.pending or alert.fingerprint in self.resolving:
+            self.flush()  # this alert speaks of a ticket whose change is not written yet
         try:
             return self._apply(alert)
         except IntegrityError:
@@ -163,6 +185,21 @@ class _Delivery:
         return outcome
 
     def flush(self) -> None:
+        """Write what the delivery decided so far: its new tickets, then its resolutions."""
+        self._flush_opened()
+        self._flush_resolved()
+
+    def _flush_resolved(self) -> None:
+        """The resolutions' moves to done in one batch, their alert rows in one UPDATE, one bump of the boards."""
+        if self.resolving:
+            self.moves.write()
+            Alert.objects.bulk_update(
+                list(self.resolving.values()), ["status", "resolved_at", "ends_at", "resolved_while_worked"]
+            )
+        touch_boards(self.touched)
+        self.resolving, self.moves, self.touched = {}, MoveBatch(), set()
+
+    def _flush_opened(self) -> None:
         """Write the pending new alerts' tickets and rows set-based: ``open_tickets`` and one INSERT of the rows.
 
         Should a row slip in from elsewhere (the one-current-row constraint
@@ -273,38 +310,52 @@ class _Delivery:
             return Outcome(alert.fingerprint, "repeat", link.ticket_id)
         if alert.starts_at and link.starts_at and alert.starts_at < link.starts_at:
             return Outcome(alert.fingerprint, "ignored", link.ticket_id, "resolves an earlier firing")
-        # Locked, so a technician picking the ticket up right now is seen, or waits.
-        ticket = Ticket.objects.select_for_update(of=("self",)).select_related("board", "column").get(pk=link.ticket_id)
+        # Locked (by lock_for_resolution, with the delivery's other resolutions,
+        # or here), so a technician picking the ticket up right now is seen, or waits.
+        # Taken once: a later alert of this fingerprint comes after a flush and reads the row afresh.
+        ticket = self.locked.pop(link.ticket_id, None)
+        if ticket is None:
+            ticket = (
+                Ticket.objects.select_for_update(of=("self",)).select_related("board", "column").get(pk=link.ticket_id)
+            )
+            worked = was_worked(ticket)
+        else:
+            worked = was_worked(ticket, noted=ticket.pk in self.noted)
         link.status, link.resolved_at, link.ends_at = RESOLVED, now, alert.ends_at or now
         ended = f" (ended {alert.ends_at:%Y-%m-%d %H:%M} UTC)" if alert.ends_at else ""
         add_note(ticket, author=None, body=f"Resolved in {self.source.name}{ended}.", now=now)
         result = "resolved"
         if not ticket.is_open:
             result = "noted"
-        elif was_worked(ticket) or self._done_column(ticket) is None:
+        elif worked or self._done_column(ticket) is None:
             link.resolved_while_worked = True
-            touch_boards([ticket.board_id])
+            self.touched.add(ticket.board_id)
             result = "held"
         else:
-            move_ticket(
-                ticket.pk,
-                actor=None,
-                expected_version=ticket.version,
+            # Through the door with the delivery's other resolutions (flush).
+            move_locked(
+                ticket,
                 to_column=self._done_column(ticket),
+                actor=None,
                 note="The alert resolved before anyone worked the ticket.",
                 now=now,
+                batch=self.moves,
             )
-        link.save()
+        self.resolving[alert.fingerprint] = link
         return Outcome(alert.fingerprint, result, ticket.pk)
 
 
-def was_worked(ticket: Ticket) -> bool:
-    """Somebody has the ticket: assigned, a note by a person, or out of its board's `new` columns."""
-    return (
-        ticket.assignee_id is not None
-        or ticket.column.category != Column.Category.NEW
-        or Note.objects.filter(ticket=ticket, author__isnull=False).exists()
-    )
+def was_worked(ticket: Ticket, *, noted: bool | None = None) -> bool:
+    """Somebody has the ticket: assigned, a note by a person, or out of its board's `new` columns.
+
+    ``noted``: whether a person wrote a note on it, when the caller read that
+    for many tickets at once; otherwise it is read here.
+    """
+    if ticket.assignee_id is not None or ticket.column.category != Column.Category.NEW:
+        return True
+    if noted is None:
+        noted = Note.objects.filter(ticket=ticket, author__isnull=False).exists()
+    return noted
 
 
 def ticket_title(alert: Incoming) -> str:
@@ -335,18 +386,21 @@ def receive(source: AlertSource, alerts: list[Incoming], *, now: datetime | None
        the second sees the first's tickets.
     2. Read and lock the current alert rows of the delivery's fingerprints in
        one query.
-    3. Apply each alert in order. A new alert's ticket is decided at its
-       turn and written with the other new ones (``flush``: 500 new alerts
-       are a handful of statements, not eleven per ticket), or sooner when a
-       later alert of the same fingerprint needs it. Should the same new
-       alert still slip in from elsewhere, the database's one-current-row
-       constraint refuses the second row and that alert is handled as a repeat.
+    3. Lock the tickets the delivery's resolutions speak of, in one query.
+    4. Apply each alert in order. A new alert's ticket, and a resolution's
+       move to done, is decided at its turn and written with the others of
+       its kind (``flush``: 500 alerts are a few statements each kind, not
+       eleven per ticket), or sooner when a later alert of the same
+       fingerprint needs it. Should the same new alert still slip in from
+       elsewhere, the database's one-current-row constraint refuses the
+       second row and that alert is handled as a repeat.
     """
     now = now or timezone.now()
     with transaction.atomic():
         locked = AlertSource.objects.select_for_update(of=("self",)).select_related("board", "column").get(pk=source.pk)
         delivery = _Delivery(locked, now)
         delivery.load([a.fingerprint for a in alerts])
+        delivery.lock_for_resolution(alerts)
         delivery.load_clients([a for a in alerts if a.action == FIRING])
         outcomes = [delivery.apply(alert) for alert in alerts]
         delivery.flush()

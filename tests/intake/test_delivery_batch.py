@@ -71,3 +71,51 @@ def test_a_row_that_slipped_in_sends_the_new_alerts_one_by_one_and_answers_it_as
     assert results == [("aaaa", "opened"), ("bbbb", "repeat"), ("cccc", "opened")]
     assert answers.json()["alerts"][1]["ticket"] == existing.pk
     assert Ticket.objects.count() == 3 and Alert.objects.current().count() == 3
+
+
+def test_resolutions_in_one_delivery_resolve_the_unworked_and_hold_the_worked(client, desk, source, tier2):
+    alerts = [am_alert(f"r{n}", labels={"instance": f"db-{n}"}) for n in range(3)]
+    post_alerts(client, source, am_payload(*alerts))
+    worked = Alert.objects.get(fingerprint="r1").ticket
+    Ticket.objects.filter(pk=worked.pk).update(assignee=tier2)
+
+    answers = post_alerts(client, source, am_payload(*map(resolved, alerts))).json()["alerts"]
+
+    assert [x["result"] for x in answers] == ["resolved", "held", "resolved"]
+    tickets = {a.fingerprint: a.ticket for a in Alert.objects.select_related("ticket")}
+    assert [tickets[f"r{n}"].is_open for n in range(3)] == [False, True, False]
+    assert tickets["r1"].alert.resolved_while_worked and tickets["r1"].alert.status == Alert.Status.RESOLVED
+    for ticket in tickets.values():
+        assert ticket.notes.get().body == "Resolved in Prometheus (ended 2026-03-02 03:04 UTC)."
+    assert tickets["r0"].moves.order_by("-pk").first().note == "The alert resolved before anyone worked the ticket."
+
+
+def test_an_alert_resolving_firing_again_and_resolving_in_one_delivery_ends_resolved(client, source):
+    alert = am_alert()
+    post_alerts(client, source, am_payload(alert))
+    again = am_alert(starts_at="2026-03-02T03:05:00Z")
+    over = {**resolved(again), "endsAt": "2026-03-02T03:06:00Z"}
+
+    answers = post_alerts(client, source, am_payload(resolved(alert), again, over)).json()["alerts"]
+
+    assert [x["result"] for x in answers] == ["resolved", "reopened", "resolved"]
+    ticket = Ticket.objects.get()
+    assert not ticket.is_open and ticket.alert.reopened == 1
+    assert [m.to_column.category for m in ticket.moves.order_by("pk")] == ["new", "done", "new", "done"]
+
+
+def test_each_resolution_in_a_delivery_costs_one_statement_its_note(client, source):
+    def statements(prefix: str, count: int) -> int:
+        alerts = [am_alert(f"{prefix}{n:04d}", labels={"instance": f"host-{n}"}) for n in range(count)]
+        post_alerts(client, source, am_payload(*alerts))
+        with CaptureQueriesContext(connection) as queries:
+            response = post_alerts(client, source, am_payload(*map(resolved, alerts)))
+        assert {x["result"] for x in response.json()["alerts"]} == {"resolved"}
+        return len(queries.captured_queries)
+
+    few, many = statements("few", 5), statements("many", 100)
+
+    if connection.vendor == "postgresql":  # SQLite caps a statement's parameters: it takes a few more
+        assert many - few == 95
+    else:
+        assert many - few < 95 + 20
