@@ -142,8 +142,15 @@ class Coverage:
         return f"live AS (SELECT DISTINCT ticket_id FROM {_table(Move)} WHERE id > %s)", [self.moves_through]
 
     def is_live(self, column: str) -> str:
-        """SQL: this ticket must be computed from the raw moves (every ticket before the first build)."""
-        return f"{column} IN (SELECT ticket_id FROM live)" if self.built else "1 = 1"
+        """SQL: this ticket must be computed from the raw moves (every ticket before the first build).
+
+        On PostgreSQL as ``= ANY(ARRAY(…))``: the handful of ids is read once and each
+        probed through the column's index, where ``IN (subquery)`` may hash-join a whole table."""
+        if not self.built:
+            return "1 = 1"
+        if _postgres():
+            return f"{column} = ANY(ARRAY(SELECT ticket_id FROM live))"
+        return f"{column} IN (SELECT ticket_id FROM live)"
 
     def is_covered(self, column: str) -> str:
         """SQL: this ticket's facts hold (none before the first build)."""
@@ -722,18 +729,20 @@ def minutes_counts(start: datetime, end: datetime, cover: Coverage) -> dict[tupl
               FROM ({note_position_sql(f"{in_period} AND n.id <= %s AND {cover.is_live('n.ticket_id')}")}) b""",
     ]
     params += [*period, nt, *period, nt]
-    placed = f"FROM {np_} p JOIN {n} n ON n.id = p.note_id WHERE n.minutes_worked > 0"
+    # A placed note's minutes, read from the note itself (an admin may edit them) by its primary
+    # key: a few thousand probes at most, where a join may scan every note.
+    minutes = f"(SELECT n.minutes_worked FROM {n} n WHERE n.id = p.note_id)"
+    placed = f"FROM {np_} p WHERE 1 = 1"
     covered = f"p.note_id <= %s AND {cover.is_covered('p.ticket_id')}"
     days = whole_days(start, end, cover)
     if days is None:
         parts.append(
-            f"SELECT p.board_id, p.tier, n.minutes_worked {placed} "
-            f"AND p.created_at >= %s AND p.created_at < %s AND {covered}"
+            f"SELECT p.board_id, p.tier, {minutes} {placed} AND p.created_at >= %s AND p.created_at < %s AND {covered}"
         )
         params += [*period, nt]
     else:
         parts.append(
-            f"""SELECT p.board_id, p.tier, n.minutes_worked {placed}
+            f"""SELECT p.board_id, p.tier, {minutes} {placed}
                    AND ((p.created_at >= %s AND p.created_at < %s) OR (p.created_at >= %s AND p.created_at < %s))
                    AND {covered}"""
         )
@@ -741,12 +750,14 @@ def minutes_counts(start: datetime, end: datetime, cover: Coverage) -> dict[tupl
         parts.append(f"SELECT board, tier, n FROM {dc} WHERE kind = %s AND day >= %s AND day < %s")
         adapt = connection.ops.adapt_datefield_value
         params += [MINUTES, adapt(days.first), adapt(days.end)]
-        parts.append(
-            f"""SELECT p.board_id, p.tier, -n.minutes_worked {placed}
-                   AND p.created_at >= %s AND p.created_at < %s
-                   AND (p.note_id > %s OR {cover.is_live("p.ticket_id")})"""
-        )
-        params += [_param(days.start_at), _param(days.end_at), nt]
+        # Less what those rows hold for the notes counted live above: newer notes, and (two
+        # parts, each through its own index) notes of live tickets.
+        for which in ("p.note_id > %s", f"p.note_id <= %s AND {cover.is_live('p.ticket_id')}"):
+            parts.append(
+                f"""SELECT p.board_id, p.tier, -{minutes} {placed}
+                       AND p.created_at >= %s AND p.created_at < %s AND {which}"""
+            )
+            params += [_param(days.start_at), _param(days.end_at), nt]
     union = "\n UNION ALL \n".join(parts)
     sql = f"""WITH {live}
         SELECT x.to_board_id, x.to_tier, SUM(x.minutes_worked) FROM ({union}) x
