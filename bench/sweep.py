@@ -143,6 +143,7 @@ class Counted:
 
     def __enter__(self) -> Counted:
         self.statements = self.published = 0
+        self.in_database = 0.0
         self._wrapper = connection.execute_wrapper(self._count)
         self._wrapper.__enter__()
         after_task_publish.connect(self._publish, weak=False)
@@ -156,7 +157,11 @@ class Counted:
 
     def _count(self, execute, sql, params, many, context):
         self.statements += 1
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.in_database += time.perf_counter() - started
 
     def _publish(self, **kwargs) -> None:
         self.published += 1
@@ -214,6 +219,7 @@ def backlog(desk, size: int, due: int, batch_size: int) -> None:
     verdict = "under" if counted.seconds < 35 else "OVER"
     per = counted.statements / moved
     print(f"  sweep wall time        {counted.seconds:8.2f} s ({verdict} the 35 s target; batches of {batch_size})")
+    print(f"  waiting on the database{counted.in_database:8.2f} s (the rest is Python)")
     print(f"  statements             {counted.statements:8d}")
     print(f"  per moved ticket       {per:8.3f} ({'within' if per <= 0.1 else 'OVER'} the 0.1 target)")
     print(f"  Celery messages        {counted.published:8d} (one per batch and target board)")
