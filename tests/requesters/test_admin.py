@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -93,22 +94,24 @@ def test_the_acknowledgement_uses_the_managers_words(desk, django_capture_on_com
             "body": "Hi {{ requester_name }}, see {{ status_url }} <b>not html</b>",
         },
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        ticket = services.open_request(
-            board=desk.triage,
-            channel=RequesterTicket.Channel.FORM,
-            name="Pat & Co",
-            email="pat@northwind.example",
-            subject="Hello",
-            text="",
-            now=timezone.now(),
-        )
+    # Frozen: the status link is signed with the time, and is asked for twice.
+    with time_machine.travel(timezone.now(), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            ticket = services.open_request(
+                board=desk.triage,
+                channel=RequesterTicket.Channel.FORM,
+                name="Pat & Co",
+                email="pat@northwind.example",
+                subject="Hello",
+                text="",
+                now=timezone.now(),
+            )
 
-    [ack] = mail.outbox
-    assert ack.subject == f"We got it: #{ticket.pk}"
-    link = RequesterTicket.objects.get(ticket=ticket)
-    # Plain text: nothing is HTML-escaped.
-    assert ack.body == f"Hi Pat & Co, see {services.status_url(link)} <b>not html</b>"
+        [ack] = mail.outbox
+        assert ack.subject == f"We got it: #{ticket.pk}"
+        link = RequesterTicket.objects.get(ticket=ticket)
+        # Plain text: nothing is HTML-escaped.
+        assert ack.body == f"Hi Pat & Co, see {services.status_url(link)} <b>not html</b>"
 
 
 def test_a_template_that_does_not_render_falls_back_to_the_default(desk, django_capture_on_commit_callbacks):
