@@ -391,7 +391,7 @@ def test_10_home_fits_a_390px_phone(page, live_server, desk, tier1, ticket_facto
 def test_9_a_long_unbroken_title_does_not_push_the_admin_moves_list_off_screen(
     page, live_server, desk, manager, ticket_factory
 ):
-    ticket_factory(column="New", title="Error_" + "x" * 200 + "_in_sync_client")
+    ticket_factory(column="New", title="Error_" + "x" * 170 + "_in_sync_client")
     page.set_viewport_size({"width": 1440, "height": 900})
     login(page, live_server, "morgan")
     page.goto(f"{live_server.url}/admin/routing/move/")
