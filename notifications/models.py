@@ -55,13 +55,17 @@ class BreachWarning(models.Model):
         if ticket.resolved_at is not None:
             return Status(False, "No longer applies: the ticket was resolved.")
         if ticket.board_id != self.board_id:
+            if self.deadline_at <= now:
+                return Status(False, f"The time limit passed; the ticket is now on {ticket.board.name}.")
             return Status(False, f"No longer applies: the ticket moved to {ticket.board.name}.")
         if ticket.deadline_at == self.deadline_at:
             if self.deadline_at <= now:
                 return Status(True, "The time limit has passed.")
             return Status(True, "")
         if ticket.deadline_at is None:
-            return Status(False, "No longer applies: its clock is paused.")
+            if ticket.clock_started_at is None:
+                return Status(False, "No longer applies: its clock is paused.")
+            return Status(False, "No longer applies: no time limit applies to it now.")
         return Status(False, "No longer applies: its deadline changed.")
 
 

@@ -185,3 +185,19 @@ def test_the_sql_lead_agrees_with_the_criterion(limit, ticket_factory):
         assert not due(moment - timedelta(microseconds=1)).filter(pk=ticket.pk).exists(), (before, percent)
         assert due(moment).filter(pk=ticket.pk).exists(), (before, percent)
         ticket.delete()
+
+
+def test_a_warning_says_when_its_limit_passed_and_the_ticket_moved_on(opened, tier1):
+    send_due_warnings(NOW + LIMIT - LEAD)
+    assert services.sweep(NOW + LIMIT) == 1  # the Tier 1 time limit fires: on to Support
+
+    warning = BreachWarning.objects.select_related("ticket__board").get()
+    assert warning.status(NOW + LIMIT).text == "The time limit passed; the ticket is now on Support."
+
+
+def test_a_tier_change_that_leaves_no_time_limit_says_so(opened, tier1):
+    send_due_warnings(NOW + LIMIT - LEAD)
+    services.move_ticket(opened, actor=tier1, expected_version=None, to_tier=2, now=NOW + LIMIT - LEAD)
+
+    warning = BreachWarning.objects.select_related("ticket__board").get()
+    assert warning.status(NOW + LIMIT - LEAD).text == "No longer applies: no time limit applies to it now."
