@@ -243,7 +243,7 @@ def seed(desk: Desk, tickets: int, now, rng: random.Random) -> tuple[int, int]:
         "note",
         "created_at",
     ]
-    note_cols = ["ticket_id", "author_id", "body", "internal", "minutes_worked", "created_at"]
+    note_cols = ["ticket_id", "author_id", "body", "internal", "minutes_worked", "created_at", "resolution"]
     ticket_rows, move_rows, note_rows = [], [], []
     for pk in range(1, tickets + 1):
         opened = start + (end - start) * (pk - 1) / tickets + rng.uniform(0, 60)
@@ -284,7 +284,7 @@ def seed(desk: Desk, tickets: int, now, rng: random.Random) -> tuple[int, int]:
         )
         note_at = opened + (last - opened) * rng.random()
         tier = rng.choice((1, 1, 2, 3))
-        note_rows.append((pk, rng.choice(people[tier]), "Worked on it", True, rng.randint(5, 90), ts(note_at)))
+        note_rows.append((pk, rng.choice(people[tier]), "Worked on it", True, rng.randint(5, 90), ts(note_at), False))
     # One COPY at a time: a connection carries a single COPY.
     with connection.cursor() as cursor:
         for model, columns, rows in (
