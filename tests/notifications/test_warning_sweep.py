@@ -13,6 +13,7 @@ from notifications import tasks
 from notifications.models import BreachWarning, Notification
 from notifications.warnings import due, send_due_warnings
 from routing import services
+from routing.models import Criterion
 from tests.factories import make_user
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
@@ -177,14 +178,19 @@ def test_nothing_due_is_one_indexed_query(opened, tier1):
 
 
 def test_the_sql_lead_agrees_with_the_criterion(limit, ticket_factory):
-    for before, percent in [(10, None), (1, None), (29, None), (None, 80), (None, 1), (None, 99), (None, 33)]:
-        limit.warn_before_minutes, limit.warn_at_percent = before, percent
+    """``warnings.due`` spells ``Criterion.warning_lead`` in SQL: the same moment to the microsecond,
+    shares that do not divide evenly included (7 minutes at 33 %: 281 s, whole seconds down)."""
+    cases = [(30, 10, None), (30, 1, None), (30, 29, None), (30, None, 80), (30, None, 1), (30, None, 99)]
+    cases += [(7, None, 33), (7, None, 99), (1441, None, 87), (1441, 1440, None)]
+    for minutes, before, percent in cases:
+        limit.time_limit_minutes, limit.warn_before_minutes, limit.warn_at_percent = minutes, before, percent
         limit.save()
         ticket = ticket_factory(column="New", now=NOW)
         moment = ticket.deadline_at - limit.warning_lead
-        assert not due(moment - timedelta(microseconds=1)).filter(pk=ticket.pk).exists(), (before, percent)
-        assert due(moment).filter(pk=ticket.pk).exists(), (before, percent)
+        assert not due(moment - timedelta(microseconds=1)).filter(pk=ticket.pk).exists(), (minutes, before, percent)
+        assert due(moment).filter(pk=ticket.pk).exists(), (minutes, before, percent)
         ticket.delete()
+    assert Criterion(trigger="time", time_limit_minutes=7, warn_at_percent=33).warning_lead == timedelta(seconds=281)
 
 
 def test_a_warning_says_when_its_limit_passed_and_the_ticket_moved_on(opened, tier1):
