@@ -29,9 +29,10 @@ Making the watermark safe (``_safe_watermarks``), numbered:
    seconds; if one is still running, give up this build (the next tries again);
 4. build in a new transaction, which now sees every move <= M that will ever exist.
 
-On SQLite (a laptop, one writer at a time) step 2 has nothing to ask; the
-builder also rebuilds every ticket whose ``version`` no longer matches its
-facts (a move always bumps it), which heals anything a watermark missed.
+On SQLite (a laptop, one writer at a time) step 2 has nothing to ask. Every
+CHECK_EVERY a build also rebuilds every ticket whose ``version`` no longer
+matches its facts (a move always bumps it), which heals anything a watermark
+missed, and checks each daily count's total against its source.
 
 Ids, not times: ``created_at`` is the caller's ``now`` (a sweep's batch start,
 a backdated import), so it says nothing about commit order.
@@ -78,6 +79,11 @@ from .sql import (
 log = logging.getLogger(__name__)
 
 WAIT_SECONDS = 10.0  # how long a build waits for in-flight writers before giving up (step 3)
+# How often a build also checks the facts against the log as a whole (every ticket's version,
+# every count's total): the safety net for what the watermark and the signals cannot see (a
+# ticket deleted with raw SQL, a move the watermark missed). Between checks a build reads only
+# what is new, so the beat task's minutely cost follows the new work, not the log's size.
+CHECK_EVERY = timedelta(minutes=10)
 
 
 # --- Reads the map and the gauges share within one page ------------------------------------
@@ -933,13 +939,16 @@ def _safe_watermarks(wait_seconds: float) -> tuple[int, int] | None:
     return moves, notes
 
 
-def build(now: datetime | None = None, *, full: bool = False, wait_seconds: float = WAIT_SECONDS) -> Built | None:
+def build(
+    now: datetime | None = None, *, full: bool = False, check: bool | None = None, wait_seconds: float = WAIT_SECONDS
+) -> Built | None:
     """Bring the facts up to date; returns what it did, or None if it could not run now
     (a writer still running, or another build holding the state row).
 
     Must not run inside a transaction that wrote moves others should wait for
     (it runs its own). ``full`` rebuilds every ticket (after a restore, or a
-    bulk load that did not bump versions).
+    bulk load that did not bump versions). ``check`` also compares the facts
+    with the log as a whole (None: when the last check is CHECK_EVERY old).
     """
     started = time.perf_counter()
     now = now or timezone.now()
@@ -957,7 +966,9 @@ def build(now: datetime | None = None, *, full: bool = False, wait_seconds: floa
         if full:
             state.moves_through = state.notes_through = 0
         before = state.moves_through
-        tickets, notes, changed = _rebuild(state, moves_through, notes_through, full=full)
+        if check is None:
+            check = state.checked_at is None or now - state.checked_at >= CHECK_EVERY or now < state.checked_at
+        tickets, notes, changed = _rebuild(state, moves_through, notes_through, full=full, check=check)
         if afresh:
             for kind in KINDS:
                 _recount(kind, moves_through)
@@ -967,10 +978,12 @@ def build(now: datetime | None = None, *, full: bool = False, wait_seconds: floa
             _add_counts(OPEN, _source_counts(OPEN, newer))
             for kind, delta in changed.items():
                 _add_counts(kind, delta)
-            for kind in KINDS:
+            for kind in KINDS if check else ():
                 if not _counts_hold(kind, moves_through):
                     log.info("flow facts: %s counts no longer add up (a ticket deleted?); counting afresh", kind)
                     _recount(kind, moves_through)
+        if check or afresh:
+            state.checked_at = now
         state.moves_through = moves_through
         state.notes_through = notes_through
         state.built_at = now
@@ -981,10 +994,11 @@ def build(now: datetime | None = None, *, full: bool = False, wait_seconds: floa
 
 
 def _rebuild(
-    state: FactsState, moves_through: int, notes_through: int, *, full: bool
+    state: FactsState, moves_through: int, notes_through: int, *, full: bool, check: bool
 ) -> tuple[int, int, dict[str, dict[tuple, int]]]:
-    """Replace the facts of every ticket with a move in (state.moves_through, moves_through], or whose
-    version moved on since its facts were built, and place the notes in (state.notes_through, notes_through].
+    """Replace the facts of every ticket with a move in (state.moves_through, moves_through], or (when
+    ``check``ing) whose version moved on since its facts were built, and place the notes in
+    (state.notes_through, notes_through].
 
     Returns (tickets rebuilt, notes placed, the change to the ``resolved``, ``minutes``, ``active``
     and ``wall`` counts)."""
@@ -1014,12 +1028,13 @@ def _rebuild(
             if full:
                 cursor.execute(f"INSERT INTO flow_build_tickets SELECT id FROM {t}")
             else:
-                cursor.execute(
-                    f"""INSERT INTO flow_build_tickets
-                        SELECT DISTINCT ticket_id FROM {m} WHERE id > %s AND id <= %s
+                moved_on = f"""
                         UNION
                         SELECT t.id FROM {t} t LEFT JOIN {tf} f ON f.ticket_id = t.id
-                         WHERE f.ticket_id IS NULL OR f.version <> t.version""",
+                         WHERE f.ticket_id IS NULL OR f.version <> t.version"""
+                cursor.execute(
+                    f"""INSERT INTO flow_build_tickets
+                        SELECT DISTINCT ticket_id FROM {m} WHERE id > %s AND id <= %s {moved_on if check else ""}""",
                     [state.moves_through, moves_through],
                 )
             cursor.execute(

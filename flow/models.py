@@ -30,6 +30,8 @@ class FactsState(models.Model):
     built_at = models.DateTimeField(null=True)
     # The time zone DailyCount's days were cut in: another one (settings changed) means rebuild them.
     time_zone = models.CharField(max_length=64, blank=True)
+    # When a build last checked the facts against the log as a whole (flow.facts.CHECK_EVERY).
+    checked_at = models.DateTimeField(null=True)
 
     class Meta:
         verbose_name = "flow facts state"

@@ -35,7 +35,7 @@ class Command(BaseCommand):
                 "are counted live until the next build."
             )
             return
-        built = facts.build(full=full)
+        built = facts.build(full=full, check=True)
         if built is None:
             raise CommandError("Another build, or a transaction writing moves, is still running; try again.")
         self.stdout.write(
