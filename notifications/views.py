@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import BadRequest
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -79,7 +80,11 @@ def mark_read(request: HttpRequest) -> HttpResponse:
     try:
         up_to = int(request.POST.get("up_to", ""))
     except ValueError:
-        raise BadRequest("up_to must be a notification number.") from None
+        up_to = None
+    # Within the id column's range: a larger number is nobody's notification, and PostgreSQL would refuse it.
+    lowest, highest = connection.ops.integer_field_range(Notification._meta.pk.get_internal_type())
+    if up_to is None or not lowest <= up_to <= highest:
+        raise BadRequest("up_to must be a notification number.")
     marked = Notification.objects.for_user(request.user).unread().filter(pk__lte=up_to).update(read_at=timezone.now())
     if request.htmx:
         return _count(request, oob=True)

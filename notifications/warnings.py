@@ -60,6 +60,8 @@ def _longest_lead() -> Subquery:
     """The longest lead of any active time criterion that warns (NULL when none does)."""
     warning = Criterion.objects.active().filter(trigger=Criterion.Trigger.TIME)
     warning = warning.filter(Q(warn_before_minutes__isnull=False) | Q(warn_at_percent__isnull=False))
+    # Grouped by a column every row shares (active), so that the aggregate is
+    # one row a subquery can return; Django's aggregate() would run at once.
     return Subquery(
         warning.annotate(lead=_lead()).order_by().values("active").annotate(longest=Max("lead")).values("longest")[:1],
         output_field=DurationField(),

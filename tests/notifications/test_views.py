@@ -99,7 +99,8 @@ def test_without_javascript_mark_all_read_redirects_back_to_the_list(tess, tier1
 
 
 def test_a_bad_up_to_is_a_400_and_marks_nothing(tess, tier1, warned):
-    assert tess.post(reverse("notifications:read"), {"up_to": "all"}).status_code == 400
+    for bad in ("all", "", "99999999999999999999999", "1e3"):
+        assert tess.post(reverse("notifications:read"), {"up_to": bad}).status_code == 400, bad
     assert Notification.objects.filter(user=tier1).unread().count() == 2
 
 
