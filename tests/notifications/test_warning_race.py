@@ -54,6 +54,7 @@ def test_two_ticks_at_once_give_one_warning_per_deadline(desk):
     for thread in threads:
         thread.join(timeout=120)
 
+    print(f"\nwarnings sent by each tick: {sent}")
     assert sum(sent) == len(tickets) == BreachWarning.objects.count()
     assert Notification.objects.count() == 2 * len(tickets)
     assert send_due_warnings(NOW + timedelta(seconds=5)) == 0
