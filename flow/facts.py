@@ -36,6 +36,24 @@ missed, and checks each daily count's total against its source.
 
 Ids, not times: ``created_at`` is the caller's ``now`` (a sweep's batch start,
 a backdated import), so it says nothing about commit order.
+
+Daily counts
+------------
+Counts that add up over days (routing moves, openings, resolutions, minutes
+logged, and resolved tickets' time on a board per value bucket) are also kept
+per local day (``DailyCount``), so a 90-day period sums 90 rows per key instead
+of reading every move: ``whole_days`` cuts a period into the days they answer,
+and the ragged ends plus everything live are read raw. They are kept by
+adding what each build changes; a check every CHECK_EVERY compares their
+totals with the log and counts afresh when they disagree.
+
+Changes that are not moves
+--------------------------
+A deleted ticket takes its moves and per-ticket facts with it (CASCADE); a
+signal stops the daily counts being read until the next build counts afresh. A
+note edited, moved or deleted in admin is placed again and its tickets' senior
+minutes recounted at once, by signals (``flow.apps``). Changes made with raw SQL
+reach the facts at the next check, or with ``manage.py flow_facts --full``.
 """
 
 from __future__ import annotations
