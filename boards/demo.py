@@ -1663,6 +1663,11 @@ def _load(
         }
         # The alert source whose sample curl load_demo prints (intake/demo.py).
         ensure_demo_source(boards["noc"])
+        # The bell warns at 80 % of the Tier 1 limit, when the card turns amber
+        # (unless a manager has set a lead of their own).
+        Criterion.objects.filter(
+            trigger=Criterion.Trigger.TIME, name="Tier 1 time limit", warn_before_minutes=None, warn_at_percent=None
+        ).update(warn_at_percent=80)
     player = _Player(boards, criteria, clients, users, skills)
 
     history = history_specs(now, history_days)
