@@ -93,7 +93,8 @@ class ColumnView:
 
     @property
     def over_limit(self) -> bool:
-        return bool(self.column.wip_limit) and len(self.cards) > self.column.wip_limit
+        limit = self.column.wip_limit
+        return bool(limit) and len(self.cards) > (limit or 0)
 
 
 class CriteriaIndex:
@@ -122,14 +123,14 @@ class CardMaker:
     def __init__(self, request: HttpRequest, board: Board, columns: list[Column], now: datetime) -> None:
         self.board = board
         self.now = now
-        self.user_pk = request.user.pk
+        user_pk = self.user_pk = request.user.pk
         self.can_move = permissions.can_work(request.user, board.pk)
         # Read-only boards: the tickets this user follows here open like their own.
-        self.followed = (
+        self.followed: frozenset[int] = (
             frozenset()
-            if self.can_move
+            if self.can_move or user_pk is None
             else frozenset(
-                Watch.objects.filter(user=request.user, ticket__board=board).values_list("ticket_id", flat=True)
+                Watch.objects.filter(user_id=user_pk, ticket__board=board).values_list("ticket_id", flat=True)
             )
         )
         self.criteria = CriteriaIndex()

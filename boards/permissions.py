@@ -76,7 +76,7 @@ def visible_q(user) -> Q:
     # subquery's rows, which led it to sort every open ticket of a board
     # before taking a page of 25 (bench/api.py).
     # Followed tickets as literal ids too, for the same reason (and no join to repeat rows).
-    visible = Q(board_id__in=sorted(worked_board_ids(user))) | Q(assignee_id=user.pk)
+    visible = Q(board_id__in=sorted(worked_board_ids(user) or ())) | Q(assignee_id=user.pk)
     followed = followed_ticket_ids(user)
     return visible | Q(pk__in=followed) if followed else visible
 
@@ -87,7 +87,7 @@ def workable_q(user) -> Q:
         return Q()
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
-    return Q(board_id__in=sorted(worked_board_ids(user)))
+    return Q(board_id__in=sorted(worked_board_ids(user) or ()))
 
 
 def assignable_users(board: Board, user):

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from django.http import HttpRequest, QueryDict
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.middleware import HtmxDetails
 
 from .forms import BoardFilters
 from .models import Board
@@ -66,12 +67,14 @@ class Screen:
 
 
 def read_screen(request: HttpRequest) -> Screen:
+    # Set by django-htmx's middleware on every request (falsy when not from htmx).
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
     try:
-        path = request.htmx.current_url_abs_path if request.htmx else None
+        path = htmx.current_url_abs_path if htmx else None
         parts = urlsplit(path) if path else None
     except ValueError:  # a malformed HX-Current-URL: answer as if we did not know the page
         return Screen()
-    if not parts:
+    if not path or not parts:
         return Screen()
     try:
         match = resolve(parts.path)
