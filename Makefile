@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	SECRET_KEY=lint $(BIN)/python manage.py check
 	SECRET_KEY=lint $(BIN)/python manage.py makemigrations --check --dry-run
+	SECRET_KEY=lint $(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
