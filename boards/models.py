@@ -271,6 +271,17 @@ class Ticket(models.Model):
             ),
             # The board page: open tickets of one board by column.
             models.Index(fields=["board", "column", "priority"], name="ticket_board_column_idx"),
+            # The board page's open cards, in card order (board_columns: board = …
+            # AND resolved_at IS NULL ORDER BY priority, deadline_at, id): only the
+            # open rows, so a board with years of closed tickets reads its few hundred.
+            models.Index(
+                fields=["board", "priority", "deadline_at", "id"],
+                name="ticket_board_open_cards_idx",
+                condition=Q(resolved_at__isnull=True),
+            ),
+            # What changed since a page was drawn (boards.cards.changed_cards):
+            # updated_at >= …, on one board or leaving it. The recent rows are few.
+            models.Index(fields=["updated_at"], name="ticket_updated_idx", include=["board"]),
             # The board page's done column: recently resolved tickets.
             models.Index(fields=["column", "resolved_at"], name="ticket_column_resolved_idx"),
             # flow.gauges: tickets resolved in a period (first-board resolution,
