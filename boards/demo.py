@@ -33,6 +33,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from calendars.models import Calendar
+from calendars.seed import seed_calendars
+from calendars.working import add_working_time, load_calendar, working_time_between
 from intake.demo import ensure_demo_source
 from routing import services
 from routing.models import Criterion
@@ -945,20 +948,23 @@ class _Draft:
     """A history ticket being written: where its clock stands and its steps so far.
 
     ``active`` mirrors the service's clock on Triage (time in New/In progress on
-    this visit), so the draft knows when the Tier 1 time limit fires and keeps
-    every front-line step before it.
+    this visit, counted in Triage's working hours by the same
+    ``calendars.working`` the services use), so the draft knows when the Tier 1
+    time limit fires and keeps every front-line step before it.
     """
 
     opened_at: datetime
     t: datetime
+    calendar: Calendar | None = None  # Triage's, as it is when the history plays (None: wall time)
     assignee: str | None = None
     owner: str | None = None  # the assignee from the start, if any
     active: timedelta = timedelta(0)
     steps: list[tuple[timedelta, Step]] = field(default_factory=list)
 
     def on_clock(self, span: timedelta) -> None:
+        """``span`` of wall time passes with the clock running: only its working part counts."""
+        self.active += working_time_between(self.calendar, self.t, self.t + span)
         self.t += span
-        self.active += span
 
     def later(self, span: timedelta) -> None:
         self.t += span
@@ -980,8 +986,8 @@ class _Draft:
         self.active = timedelta(0)
 
     def time_limit(self) -> None:
-        """Nobody finished in time: the scheduler escalates at the deadline."""
-        self.t += TIER1_LIMIT - self.active
+        """Nobody finished in time: the scheduler escalates at the deadline (in working time)."""
+        self.t = add_working_time(self.calendar, self.t, TIER1_LIMIT - self.active)
         self.add("timeout")
 
 
@@ -993,10 +999,14 @@ class _History:
     ``now`` are left out: those tickets are simply still open.
     """
 
-    def __init__(self, now: datetime, days: int):
+    def __init__(self, now: datetime, days: int, triage_hours: Calendar | None = None):
         self.now = now
         self.days = days
         self.rng = random.Random(HISTORY_SEED)
+        # Only Triage has a time limit in the history, so only its clock is
+        # drafted, on the calendar it will be played on. The calendar never
+        # changes what is drawn, only when the limit falls: the same titles.
+        self.triage_hours = triage_hours
 
     def specs(self) -> list[Spec]:
         rng = self.rng
@@ -1085,7 +1095,7 @@ class _History:
 
     def _triage(self, opened_at: datetime) -> Spec:
         rng = self.rng
-        draft = _Draft(opened_at, opened_at)
+        draft = _Draft(opened_at, opened_at, calendar=self.triage_hours)
         staffed = self.staffed(opened_at) == opened_at
         if staffed:
             path = rng.choices(list(self.TRIAGE_PATHS), weights=list(self.TRIAGE_PATHS.values()))[0]
@@ -1255,7 +1265,7 @@ class _History:
     def _support_work(self, opened_at: datetime) -> Spec:
         """Work opened on Support itself: projects, planned changes."""
         rng = self.rng
-        draft = _Draft(opened_at, opened_at)
+        draft = _Draft(opened_at, opened_at, calendar=self.triage_hours)
         tier = 3 if rng.random() < 0.25 else 2
         tech = "rex" if tier == 3 else rng.choice(T2)
         draft.assignee = tech
@@ -1325,7 +1335,7 @@ class _History:
 
     def _noc(self, opened_at: datetime) -> Spec:
         rng = self.rng
-        draft = _Draft(opened_at, opened_at)
+        draft = _Draft(opened_at, opened_at, calendar=self.triage_hours)
         path = rng.choices(list(self.NOC_PATHS), weights=list(self.NOC_PATHS.values()))[0]
         tech = rng.choice(T2)
         template = rng.choice({"fix": ALERTS, "stale": ALERTS, "user": ALERTS_FOR_A_USER}.get(path, ALERTS_ONSITE))
@@ -1609,12 +1619,13 @@ def _email(name: str, client: str) -> str:
     return f"{local}@{domain}"
 
 
-def history_specs(now: datetime, days: int) -> list[Spec]:
+def history_specs(now: datetime, days: int, triage_hours: Calendar | None = None) -> list[Spec]:
     """The history's tickets for ``days`` before ``now``, oldest first; none of them shares a title
-    with this week's tickets (those are found by title)."""
+    with this week's tickets (those are found by title). Triage's time limits fall in the working
+    time of ``triage_hours`` (None: wall time)."""
     if days <= 0:
         return []
-    specs = _History(now, days).specs()
+    specs = _History(now, days, triage_hours).specs()
     clash = {s.title for s in specs} & {s.title for s in TICKETS}
     if clash:
         raise ValueError(f"History titles clash with this week's demo tickets: {sorted(clash)}")
@@ -1650,6 +1661,28 @@ def load_demo(
     return result
 
 
+def _seed_calendars(boards: dict[str, Board]) -> None:
+    """The demo's working hours (NOC 24/7, Triage and Support Mon–Fri 08:00–18:00), once.
+
+    Here, not in ``seed_structure``: the tests' desk is seeded by that, and
+    there a board without a calendar keeps wall time. Last, after this week's
+    tickets: they are written relative to the moment of loading ("opened 25
+    minutes ago, 30-minute limit"), which on a Sunday or at 03:00 would be
+    outside office hours, so they play in wall time, as written, and the
+    calendars then take over their running clocks (``recompute_deadlines``:
+    what is left of each limit counts in working hours from here on). The
+    history follows whatever calendar Triage has when it plays: on a fresh
+    desk it plays before the calendars exist, in wall time; written later by
+    the worker (``make run``), it is drafted in Triage's working hours, so its
+    time limits still fall where the services put them.
+    """
+    if Calendar.objects.filter(board__in=list(boards.values())).count() == len(boards):
+        return
+    with transaction.atomic():
+        seed_calendars(boards)
+        services.recompute_deadlines()
+
+
 def _load(
     now: datetime, history_days: int, progress: Callable[[int, int], None] | None, history_chunk: int = 0
 ) -> Result:
@@ -1670,7 +1703,7 @@ def _load(
         ).update(warn_at_percent=80)
     player = _Player(boards, criteria, clients, users, skills)
 
-    history = history_specs(now, history_days)
+    history = history_specs(now, history_days, load_calendar(boards["triage"]))
     history_skipped, history_created, history_problem = False, 0, ""
     if history:
         history_skipped, history_created, history_problem = _load_history(player, history, now, progress, history_chunk)
@@ -1684,6 +1717,7 @@ def _load(
         with transaction.atomic():
             player.open(spec, now)
         created += 1
+    _seed_calendars(boards)
     return Result(
         logins=logins,
         tickets_created=created,

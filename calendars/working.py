@@ -8,8 +8,9 @@ nothing else. Four questions, each taking a board's ``Calendar`` (or None):
   the moment ``duration`` of working time after ``start``;
 - ``working_time_between(calendar, a, b)`` / ``working_seconds_between``:
   how much working time lies between two moments;
-- ``is_working(calendar, at)`` and ``resumes_at(calendar, at)``: for the
-  card's "paused · outside hours, resumes Mon 08:00".
+- ``is_working(calendar, at)`` and ``resumes_at(calendar, at)``, and
+  ``pause_label(calendar, now)`` built on them: the card's
+  "paused · outside hours, resumes Mon 08:00".
 
 Aware datetimes in, aware UTC datetimes out. A ``None`` calendar (a board
 without one) or a 24/7 calendar is plain wall time, so callers never need a
@@ -51,9 +52,10 @@ once per sweep batch (the due tickets' boards plus the criteria's target
 boards: three queries for the whole batch) and once per
 ``recompute_deadlines``. That recompute's per-position UPDATE with SQL
 interval arithmetic is right only for wall time: for a board whose calendar
-is not 24/7 it must compute ``deadline_at`` per ticket in Python with
-``add_working_time`` (one bulk update per batch), so the arithmetic keeps
-one home and SQL holds no second copy of it. A calendar edited in admin
+is not 24/7 it computes ``deadline_at`` per ticket in Python
+(``routing.services.deadline_for``, i.e. ``add_working_time``) and writes a
+few thousand rows per UPDATE, so the arithmetic keeps one home and SQL holds
+no second copy of it. A calendar edited in admin
 already calls ``recompute_deadlines`` (``calendars.admin``).
 
 The sweep's query ``deadline_at <= now`` is unchanged: a deadline computed
@@ -182,6 +184,22 @@ def resumes_at(calendar: Calendar | None, at: datetime) -> datetime | None:
         return at.astimezone(UTC)
     found = plan.resumes(_to_us(at))
     return None if found is None else _from_us(found)
+
+
+def pause_label(calendar: Calendar | None, now: datetime) -> str | None:
+    """The card's words while the board's clocks stand still, None while they run.
+
+    "paused · outside hours, resumes Mon 08:00", in the calendar's own zone;
+    a resumption a week or more away (a long closure) names the date too.
+    """
+    if is_working(calendar, now):
+        return None
+    at = resumes_at(calendar, now)
+    if at is None:
+        return "paused · no working hours"
+    local = at.astimezone(calendar.zone)
+    when = f"{local:%a %H:%M}" if at - now < timedelta(days=6) else f"{local:%a %d %b %H:%M}"
+    return f"paused · outside hours, resumes {when}"
 
 
 def load_calendar(board) -> Calendar | None:

@@ -3,10 +3,16 @@
 Views, the scheduler's sweep, admin actions and the demo loader all call these
 functions; nothing else writes ``Ticket.board``, ``.column`` or ``.tier``.
 
-Clocks: a time criterion counts *active* time on the ticket's current board.
-``Ticket.active_time`` banks the time already spent in ``new``/``active``
-columns and ``clock_started_at`` marks the running stretch (empty while the
-ticket waits or is done). ``deadline_at`` = clock start + limit − banked time.
+Clocks: a time criterion counts *active* time on the ticket's current board:
+time in ``new``/``active`` columns inside the board's working hours.
+``Ticket.active_time`` banks the working time already spent and
+``clock_started_at`` marks the running stretch (empty while the ticket waits
+or is done); the clock starts and stops at the real moments, only the
+counting is in working time. ``deadline_at`` = the clock start plus (limit −
+banked time) of working time. All of that arithmetic is
+``calendars.working``'s: this module only says which board's calendar counts
+(``_stop_clock`` the board the stretch was spent on, ``_set_deadline`` the
+board the ticket is on now).
 
 Many at once: the sweep decides each move with the same ``_apply`` as a
 person's move, into a ``MoveBatch`` written set-based (``routing.batch``), and
@@ -27,6 +33,8 @@ from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterR
 from django.utils import timezone
 
 from boards.models import Board, Column, Skill, Technician, Ticket
+from calendars.models import Calendar
+from calendars.working import NoWorkingTime, add_working_time, load_calendars, working_time_between
 
 from .batch import update_rows
 from .models import Criterion, Direction, Move
@@ -66,9 +74,14 @@ class Position:
 # --- Clocks and deadlines ----------------------------------------------------
 
 
-def _stop_clock(ticket: Ticket, now: datetime) -> None:
+# Board id → its calendar (None: no calendar, wall time), as calendars.working.load_calendars gives.
+Calendars = dict[int, Calendar | None]
+
+
+def _stop_clock(ticket: Ticket, now: datetime, calendar: Calendar | None) -> None:
+    """Bank the running stretch, counted on ``calendar`` (the board it was spent on)."""
     if ticket.clock_started_at is not None:
-        ticket.active_time += max(now - ticket.clock_started_at, timedelta(0))
+        ticket.active_time += working_time_between(calendar, ticket.clock_started_at, now)
         ticket.clock_started_at = None
 
 
@@ -96,28 +109,52 @@ def time_criterion_for(board: Board, tier: int, criteria: Iterable[Criterion]) -
     return min(candidates, key=lambda c: (c.time_limit_minutes, c.position, c.pk), default=None)
 
 
-def _set_deadline(ticket: Ticket, criteria: Iterable[Criterion]) -> None:
+def deadline_for(ticket: Ticket, criterion: Criterion, calendar: Calendar | None) -> datetime | None:
+    """When ``criterion`` fires for this running clock: the rest of its limit, in the board's working time.
+
+    None when the calendar has no working time ahead at all (admin refuses
+    such a calendar unless it is 24/7; rows written by other means are told
+    apart here rather than crashing a sweep).
+    """
+    left = timedelta(minutes=criterion.time_limit_minutes) - ticket.active_time
+    try:
+        return add_working_time(calendar, ticket.clock_started_at, left)
+    except NoWorkingTime:
+        log.warning("%s: board %s's calendar has no working time ahead; no deadline", ticket.number, ticket.board_id)
+        return None
+
+
+def _set_deadline(ticket: Ticket, criteria: Iterable[Criterion], calendar: Calendar | None) -> None:
+    """The ticket's next deadline on its current board, counted on ``calendar`` (that board's)."""
     criterion = None
+    deadline = None
     if ticket.clock_started_at is not None and ticket.resolved_at is None:
         criterion = time_criterion_for(ticket.board, ticket.tier, criteria)
-    if criterion is None:
+        if criterion is not None:
+            deadline = deadline_for(ticket, criterion, calendar)
+    if deadline is None:
         ticket.deadline_at = None
         ticket.deadline_criterion = None
     else:
-        limit = timedelta(minutes=criterion.time_limit_minutes)
-        ticket.deadline_at = ticket.clock_started_at + limit - ticket.active_time
+        ticket.deadline_at = deadline
         ticket.deadline_criterion = criterion
 
 
 def recompute_deadlines() -> int:
-    """Recompute every open ticket's deadline after criteria changed.
+    """Recompute every open ticket's deadline after criteria or calendars changed.
 
-    Criteria match on (board, tier) only, so each distinct position of open
-    tickets takes one UPDATE, however many tickets stand there. Returns the
+    Boards on wall time (no calendar, or 24/7): criteria match on (board,
+    tier) only, so each distinct position of open tickets takes one UPDATE,
+    however many tickets stand there; wall-time arithmetic in SQL is plain
+    interval addition. Boards with working hours: each running clock's
+    deadline is computed by ``deadline_for`` (``calendars.working``), the same
+    code as a move's, and written a few thousand rows per UPDATE — so the
+    working-time arithmetic has one home and no copy in SQL. Returns the
     number of tickets whose rows were written.
     """
     criteria = active_time_criteria()
     boards = {b.pk: b for b in Board.objects.all()}
+    calendars = load_calendars(boards)
     written = 0
     with transaction.atomic():
         positions = Ticket.objects.open().values_list("board_id", "tier").distinct().order_by()
@@ -127,16 +164,33 @@ def recompute_deadlines() -> int:
             if criterion is None:
                 written += here.update(deadline_at=None, deadline_criterion=None)
                 continue
-            remaining = ExpressionWrapper(
-                Value(timedelta(minutes=criterion.time_limit_minutes)) - F("active_time"),
-                output_field=DurationField(),
-            )
-            written += here.filter(clock_started_at__isnull=False).update(
-                deadline_at=F("clock_started_at") + remaining, deadline_criterion=criterion
-            )
             written += here.filter(clock_started_at__isnull=True).update(deadline_at=None, deadline_criterion=None)
+            running = here.filter(clock_started_at__isnull=False)
+            calendar = calendars[board_id]
+            if calendar is None or calendar.always_open:
+                remaining = ExpressionWrapper(
+                    Value(timedelta(minutes=criterion.time_limit_minutes)) - F("active_time"),
+                    output_field=DurationField(),
+                )
+                written += running.update(deadline_at=F("clock_started_at") + remaining, deadline_criterion=criterion)
+                continue
+            written += _recompute_in_working_time(running, criterion, calendar)
         touch_boards(boards.keys())
     return written
+
+
+def _recompute_in_working_time(tickets, criterion: Criterion, calendar: Calendar, chunk: int = 2000) -> int:
+    written = 0
+    rows = tickets.only("pk", "board_id", "clock_started_at", "active_time").order_by("pk")
+    pending: list[Ticket] = []
+    for ticket in rows.iterator(chunk_size=chunk):
+        ticket.deadline_at = deadline_for(ticket, criterion, calendar)
+        ticket.deadline_criterion = criterion if ticket.deadline_at is not None else None
+        pending.append(ticket)
+        if len(pending) >= chunk:
+            written += update_rows(pending, ["deadline_at", "deadline_criterion"])
+            pending = []
+    return written + update_rows(pending, ["deadline_at", "deadline_criterion"])
 
 
 def touch_boards(board_ids: Iterable[int]) -> None:
@@ -240,6 +294,7 @@ class MoveBatch:
         self.moves: list[Move] = []
         self.boards: set[int] = set()
         self._criteria: list[Criterion] | None = None
+        self._calendars: Calendars | None = None
 
     @property
     def criteria(self) -> list[Criterion]:
@@ -247,6 +302,17 @@ class MoveBatch:
         if self._criteria is None:
             self._criteria = active_time_criteria()
         return self._criteria
+
+    @property
+    def calendars(self) -> Calendars:
+        """Every board's calendar, read once for the batch (three queries, however many boards)."""
+        if self._calendars is None:
+            self._calendars = load_calendars(Board.objects.values_list("pk", flat=True))
+        return self._calendars
+
+    def use_calendars(self, calendars: Calendars) -> None:
+        """Calendars the caller already read (the sweep reads them with the batch's boards)."""
+        self._calendars = calendars
 
     def add(self, ticket: Ticket, move: Move, from_board_id: int) -> None:
         self.tickets.append(ticket)
@@ -317,8 +383,11 @@ def _apply(
         created_at=now,
     )
     old_board_id = ticket.board_id
+    # The stretch just ended counts on the board it was spent on; the new
+    # deadline on the board the ticket goes to.
+    calendars = batch.calendars if batch is not None else load_calendars({old_board_id, to.board.pk})
 
-    _stop_clock(ticket, now)
+    _stop_clock(ticket, now, calendars[old_board_id])
     if to.board.pk != old_board_id:
         ticket.active_time = timedelta(0)
         ticket.entered_board_at = now
@@ -331,7 +400,7 @@ def _apply(
 
     ticket.board, ticket.column, ticket.tier = to.board, to.column, to.tier
     ticket.version += 1
-    _set_deadline(ticket, active_time_criteria() if criteria is None else criteria)
+    _set_deadline(ticket, active_time_criteria() if criteria is None else criteria, calendars[to.board.pk])
     if batch is not None:
         # What save() would stamp (auto_now), since update_rows does not call it.
         Ticket._meta.get_field("updated_at").pre_save(ticket, add=False)
@@ -494,13 +563,13 @@ def move_locked(
     )
 
 
-def _place_new(ticket: Ticket, now: datetime, criteria: list[Criterion]) -> None:
+def _place_new(ticket: Ticket, now: datetime, criteria: list[Criterion], calendars: Calendars) -> None:
     """A new ticket's clock and deadline: it enters its board and column now."""
     ticket.created_at = ticket.entered_board_at = now
     ticket.active_time = timedelta(0)
     ticket.clock_started_at = now if ticket.column.clock_runs else None
     ticket.resolved_at = now if ticket.column.is_done else None
-    _set_deadline(ticket, criteria)
+    _set_deadline(ticket, criteria, calendars[ticket.board_id])
 
 
 def _opening(ticket: Ticket, actor, now: datetime) -> Move:
@@ -530,7 +599,7 @@ def open_ticket(ticket: Ticket, *, actor, now: datetime | None = None, notify: b
             if column is None:
                 raise NotAllowed(f"The {ticket.board.name} board has no columns yet.")
             ticket.column = column
-        _place_new(ticket, now, active_time_criteria())
+        _place_new(ticket, now, active_time_criteria(), load_calendars([ticket.board_id]))
         ticket.save()
         _opening(ticket, actor, now).save()
         touch_boards([ticket.board_id])
@@ -574,8 +643,9 @@ def open_tickets(tickets: Iterable[Ticket], *, actor, now: datetime | None = Non
                 # What Ticket.save says, which bulk_create does not call.
                 raise ValidationError(f"{ticket.column} is not a column of the {ticket.board} board.")
         criteria = active_time_criteria()
+        calendars = load_calendars({ticket.board_id for ticket in tickets})
         for ticket in tickets:
-            _place_new(ticket, now, criteria)
+            _place_new(ticket, now, criteria, calendars)
         Ticket.objects.bulk_create(tickets)
         Move.objects.bulk_create([_opening(ticket, actor, now) for ticket in tickets])
         touch_boards(ticket.board_id for ticket in tickets)
@@ -688,11 +758,13 @@ def _sweep_batch(now: datetime, batch_size: int, stuck: set[int]) -> tuple[int, 
         boards, columns = Board.objects.in_bulk(), Column.objects.in_bulk()
         for ticket in due:
             ticket.board, ticket.column = boards[ticket.board_id], columns[ticket.column_id]
-        # Read after the lock: the re-check uses the criteria as they are now.
+        # Read after the lock: the re-check uses the criteria and calendars as
+        # they are now. Every board's calendar, in three queries for the batch.
         criteria = active_time_criteria()
+        batch.use_calendars(load_calendars(boards))
         for ticket in due:
             stored = (ticket.deadline_at, ticket.deadline_criterion_id)
-            _set_deadline(ticket, criteria)
+            _set_deadline(ticket, criteria, batch.calendars[ticket.board_id])
             criterion = ticket.deadline_criterion
             if criterion is None or ticket.deadline_at > now:
                 if (ticket.deadline_at, ticket.deadline_criterion_id) != stored:

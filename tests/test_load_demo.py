@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import transaction
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from boards.demo import DEMO_PASSWORD, TICKETS, history_specs, load_demo
 from boards.models import MANAGERS_GROUP, Board, Client, Column, Note, Technician, Ticket
+from calendars.models import Calendar
 from routing import services
 from routing.models import Criterion, Move
 
@@ -83,8 +85,10 @@ def test_people_have_their_roles_and_passwords(db):
 
 
 def test_the_desk_tells_a_story(db):
-    _load()
-    now = timezone.now()
+    # A weekday afternoon, inside Triage's office hours (its clocks run).
+    with time_machine.travel(NOW, tick=False):
+        _load()
+    now = NOW
     # Every board has work, and the timelines show both directions and the scheduler.
     for board in Board.objects.all():
         assert board.tickets.open().exists(), board
@@ -169,6 +173,24 @@ def test_a_chunked_history_that_cannot_play_keeps_what_it_wrote_and_says_so(db, 
     result = load_demo(NOW, history_days=2, history_chunk=5)
     assert result.history_created == 0 and "no time limit fires" in result.history_problem
     assert "stay" not in result.history_problem
+
+
+def test_the_demo_has_working_hours_and_a_sunday_load_pauses_triage_until_monday(db):
+    sunday = datetime(2026, 3, 8, 15, 30, tzinfo=UTC)
+    with time_machine.travel(sunday, tick=False):
+        _load()
+    calendars = {c.board.slug: c for c in Calendar.objects.select_related("board")}
+    assert calendars["noc"].always_open
+    assert calendars["triage"].describe() == "Mon–Fri 08:00–18:00 Europe/London, holidays: GB-ENG"
+    assert calendars["support"].describe() == calendars["triage"].describe()
+    # This week's tickets were written in wall time; the calendars then took over their clocks:
+    # nothing on Triage is overdue on a Sunday, and each is due Monday morning with what was left.
+    triage = Ticket.objects.open().filter(board__slug="triage").exclude(deadline_at=None)
+    assert triage.exists()
+    monday = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
+    for ticket in triage:
+        assert monday < ticket.deadline_at <= monday + timedelta(minutes=30), ticket
+    assert services.sweep(sunday) == 0
 
 
 # --- The history behind the Flow page ---------------------------------------------
