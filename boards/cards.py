@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain
 
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from routing.models import Criterion, Direction
+from routing.models import Criterion, Direction, Move
 
 from . import permissions
 from .forms import BoardFilters
@@ -28,6 +29,18 @@ from .templatetags.board_tags import countdown_badge
 # them, so the board page stays small however long the desk has been running.
 DONE_WINDOW = timedelta(days=7)
 DONE_LIMIT = 30
+
+# What changed since a page was drawn (changed_cards). A write stamps the
+# ticket's updated_at (and its Move's created_at) a moment before it commits,
+# so a change that committed just after the page was read can carry a stamp
+# from just before: look that far further back. The single-ticket door commits
+# within milliseconds of its stamp, the sweep within its batch; sending a card
+# the browser already has again costs nothing but bytes.
+CHANGE_SLACK = timedelta(seconds=1)
+# More changed cards than this, or a page older than CHANGE_MAX_AGE (a laptop
+# that slept): redraw the whole board instead.
+CHANGE_LIMIT = 120
+CHANGE_MAX_AGE = timedelta(minutes=10)
 
 
 @dataclass
@@ -213,3 +226,63 @@ def board_columns(request: HttpRequest, board: Board, filters: BoardFilters, now
     return [
         ColumnView(column=c, cards=by_column[c.pk], more=c.is_done and len(recent_done) > DONE_LIMIT) for c in columns
     ]
+
+
+@dataclass
+class Changes:
+    """The cards to (re)draw, and the ticket numbers to take off the page."""
+
+    cards: list[Card]
+    gone: list[int]
+
+
+def changed_cards(
+    request: HttpRequest,
+    board: Board,
+    filters: BoardFilters,
+    since: datetime,
+    now: datetime,
+    *,
+    also: int | None = None,
+) -> Changes | None:
+    """The cards that changed on ``board`` since a page of it was drawn at ``since``; None: redraw all.
+
+    1. Tickets on the board stamped (updated_at) since then, through
+       ticket_updated_idx, plus ``also`` (the ticket just acted on: a Follow
+       changes its card for this user without stamping it).
+    2. Tickets stamped since then that are now on another board, and whose
+       Move since then left this one (move_ticket_timeline_idx): they went away.
+    3. Of those on the board, the ones the page shows (open, or resolved in
+       the done column's window, and through the filters) are drawn; all the
+       others are "gone", so a card that left, was resolved long ago or no
+       longer matches a filter is taken off.
+
+    Too many changes (CHANGE_LIMIT), a page too old or a time from the future
+    answer None: the caller redraws the board.
+    """
+    if since > now + CHANGE_SLACK or now - since > CHANGE_MAX_AGE:
+        return None
+    cut = since - CHANGE_SLACK
+    recent = Ticket.objects.filter(updated_at__gte=cut)
+    ids = set(recent.filter(board=board).values_list("pk", flat=True)[: CHANGE_LIMIT + 1])
+    left_here = Move.objects.filter(ticket=OuterRef("pk"), from_board=board, created_at__gte=cut)
+    left = set(recent.exclude(board=board).filter(Exists(left_here)).values_list("pk", flat=True)[: CHANGE_LIMIT + 1])
+    if len(ids) + len(left) > CHANGE_LIMIT:
+        return None
+    if also is not None:
+        ids.add(also)
+    if not ids and not left:
+        return Changes(cards=[], gone=[])
+    columns = list(board.columns.order_by("position", "pk"))
+    done_ids = [c.pk for c in columns if c.is_done]
+    shown = Q(resolved_at__isnull=True) | Q(column_id__in=done_ids, resolved_at__gte=now - DONE_WINDOW)
+    rows = list(
+        filters.apply(Ticket.objects.filter(board=board, pk__in=sorted(ids)), request.user)
+        .filter(shown)
+        .values(*CARD_FIELDS)
+    )
+    maker = CardMaker(request, board, columns, now)
+    column_ids = {c.pk for c in columns}
+    cards = [maker.make(row) for row in rows if row["column_id"] in column_ids]
+    drawn = {card.pk for card in cards}
+    return Changes(cards=cards, gone=sorted((ids | left) - drawn))

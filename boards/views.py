@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import chain
 from urllib.parse import urlsplit
 
@@ -36,6 +36,7 @@ from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
@@ -48,7 +49,7 @@ from routing.tasks import VERBS  # the verbs' one home: the move e-mails say the
 
 from . import permissions, services
 from . import search as board_search
-from .cards import CARD_FIELDS, CardMaker, board_columns
+from .cards import Changes, board_columns, changed_cards
 from .forms import (
     BoardFilters,
     CriterionForm,
@@ -62,6 +63,7 @@ from .forms import (
 )
 from .models import Board, Column, Note, Skill, Technician, Ticket, Watch
 from .screen import Screen, board_url, read_screen, safe_next
+from .templatetags.board_tags import render_card_oob
 
 log = logging.getLogger(__name__)
 
@@ -111,16 +113,19 @@ _board_columns = board_columns
 
 
 def _columns_context_light(board: Board, filters: BoardFilters, now: datetime) -> dict:
-    """What the poll needs. ``board`` must be freshly read: its revision is what the page shows."""
+    """What the poll needs. ``board`` must be freshly read, after ``now``: its revision is what the page
+    shows, and ``now`` (as ``seen``) the moment from which the next answer looks for changes."""
     query = filters.query()
+    seen = int(now.timestamp() * 1000)
     return {
         "board": board,
         "filters": filters,
         "revision": board.revision,
+        "seen": seen,
         "now": now,
         "board_url": board_url(board, filters),
         "changes_url": reverse("board_changes", args=[board.slug])
-        + f"?since={board.revision}"
+        + f"?since={board.revision}&seen={seen}"
         + (f"&{query}" if query else ""),
         "poll_ms": settings.BOARD_POLL_INTERVAL_MS,
         "done_url": reverse("board_done", args=[board.slug]),
@@ -305,35 +310,57 @@ def _after_action(
     return _render_parts(request, parts)
 
 
+def _seen_at(value: str | None) -> datetime | None:
+    """The moment a page was drawn, as the browser sends it back (``data-seen``, ms since the epoch)."""
+    ms = ascii_int(value)
+    if ms is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _changes_html(request: HttpRequest, board: Board, filters, changes: Changes, now: datetime) -> str:
+    """The changed cards, each out of band into its column, and the poll with the new revision and
+    the cards to take off the page (app.js places the cards and keeps the column counts)."""
+    csrf = get_token(request)
+    cards = "".join(render_card_oob(card, csrf) for card in changes.cards)
+    context = {
+        **_columns_context_light(board, filters, now),
+        "oob": True,
+        "gone": " ".join(str(pk) for pk in changes.gone),
+    }
+    return cards + render_to_string("boards/board.html#poll", context, request)
+
+
 @_answered_after_saving
 def _after_card_move(request: HttpRequest, ticket: Ticket, *, fallback_url: str) -> HttpResponse:
-    """Answer a same-board move the cheap way when the browser is up to date.
+    """Answer a move with what changed on the board since the browser last looked, not the whole board.
 
     The browser already shows the card in its new column (it moved it before
-    posting). When the board's revision is exactly one past the one the
-    browser last saw (``X-Board-Revision``), this move is the only change it
-    has not seen: send back just that card (new version and clock) and the
-    poll's new revision instead of the whole board. Otherwise redraw all.
+    posting) and says when its page was drawn (``X-Board-Seen``, with the
+    revision in ``X-Board-Revision``). The answer holds the moved card and
+    every card that changed since (``cards.changed_cards``), out of band into
+    their columns, and the poll with the new revision and the cards that left.
+    Too many changes, an unknown moment, or a search-filtered board (whose
+    cards are capped): the whole board, as any other action.
     """
-    seen = ascii_int(request.headers.get("X-Board-Revision"))
-    screen = read_screen(request) if request.htmx else Screen()
-    board = screen.board
-    if board is None or board.pk != ticket.board_id or seen is None or board.revision != seen + 1:
-        return _after_action(request, ticket.pk, fallback_url=fallback_url)
     now = timezone.now()
-    row = Ticket.objects.filter(pk=ticket.pk).values(*CARD_FIELDS).get()
-    columns = list(board.columns.order_by("position", "pk"))
-    card = CardMaker(request, board, columns, now).make(row)
-    context = {**_columns_context_light(board, screen.filters, now), "oob": True}
-    parts = [
-        _messages_part(),
-        ("boards/board.html#card", {"card": card, "card_oob": True}),
-        ("boards/board.html#poll", context),
-    ]
+    screen = read_screen(request) if request.htmx else None
+    board = screen.board if screen else None
+    seen = _seen_at(request.headers.get("X-Board-Seen"))
+    changes = None
+    if board is not None and seen is not None and not screen.filters.q:
+        changes = changed_cards(request, board, screen.filters, seen, now, also=ticket.pk)
+    if changes is None:
+        return _after_action(request, ticket.pk, fallback_url=fallback_url)
+    html = _changes_html(request, board, screen.filters, changes, now)
+    parts = [_messages_part()]
     drawer = _drawer_part(request, ticket.pk, screen, now)
     if drawer is not None:
         parts.append(drawer)
-    return _render_parts(request, parts)
+    return HttpResponse(html + "".join(render_to_string(name, context, request) for name, context in parts))
 
 
 def _first_error(form) -> str:
@@ -388,8 +415,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def board(request: HttpRequest, slug: str) -> HttpResponse:
+    now = timezone.now()  # before the board is read: see _columns_context_light
     board = get_object_or_404(Board, slug=slug)
-    now = timezone.now()
     filters = BoardFilters.from_query(request.GET)
     context = _columns_context(request, board, filters, now)
     context.update(
@@ -416,7 +443,9 @@ def _time_limits(board: Board) -> list[Criterion]:
 
 @require_GET
 def board_changes(request: HttpRequest, slug: str) -> HttpResponse:
-    """The board's poll: 204 while nothing changed (one indexed read), else fresh columns."""
+    """The board's poll: 204 while nothing changed (one indexed read), else the cards that changed
+    since the page was drawn (``seen``), or fresh columns when they are too many."""
+    now = timezone.now()  # before the board is read: see _columns_context_light
     revision = Board.objects.filter(slug=slug).values_list("revision", flat=True).first()
     if revision is None:
         raise Http404("No such board.")
@@ -426,10 +455,17 @@ def board_changes(request: HttpRequest, slug: str) -> HttpResponse:
     if request.GET.get("since") == str(revision):
         return HttpResponse(status=204)
     board = get_object_or_404(Board, slug=slug)
-    context = _columns_context(request, board, filters, timezone.now())
-    response = _render_parts(
-        request, [("boards/board.html#columns", context), ("boards/board.html#poll", {**context, "oob": True})]
-    )
+    seen = _seen_at(request.GET.get("seen"))
+    changes = changed_cards(request, board, filters, seen, now) if seen is not None and not filters.q else None
+    if changes is not None:
+        # Only out-of-band parts: the cards that changed and the poll.
+        response = HttpResponse(_changes_html(request, board, filters, changes, now))
+        response["HX-Reswap"] = "none"
+    else:
+        context = _columns_context(request, board, filters, now)
+        response = _render_parts(
+            request, [("boards/board.html#columns", context), ("boards/board.html#poll", {**context, "oob": True})]
+        )
     # An event, not a guess about the screen: whatever else the page shows (the
     # drawer) checks itself against the fresh cards once they are in place.
     response["HX-Trigger-After-Settle"] = json.dumps({BOARD_CHANGED: {"revision": board.revision}})

@@ -236,6 +236,16 @@ def render_card(card, csrf_token: str, *, oob: bool = False) -> str:
     )
 
 
+# A card sent on its own (a move's answer, the poll's changes): appended out of
+# band to its column's list; app.js takes the page's old copy away first and
+# puts the new one in card order (the column may hold it already, or not yet).
+_CARD_OOB = '<div hx-swap-oob="beforeend:#column-cards-{column_id}"><li>{card}</li></div>'
+
+
+def render_card_oob(card, csrf_token: str) -> str:
+    return mark_safe(_CARD_OOB.format(column_id=int(card.column_id), card=render_card(card, csrf_token)))
+
+
 @register.simple_tag(takes_context=True)
 def card(context, card) -> str:
     return render_card(card, str(context.get("csrf_token", "")), oob=bool(context.get("card_oob")))

@@ -3,9 +3,10 @@
  *
  * Everything here is an enhancement: each card also carries a plain form
  * (form.card-move) and every button or link works without JavaScript. The
- * server stays the source of truth; after any move it sends the board's
- * columns again, so a card dropped in the wrong place (a conflict) goes back
- * to where it really is.
+ * server stays the source of truth: after a move it sends the cards that
+ * changed since the page was drawn (or, after a conflict or too many
+ * changes, the board's columns again), so a card dropped in the wrong place
+ * goes back to where it really is.
  */
 (function () {
   "use strict";
@@ -139,6 +140,38 @@
       if (next !== item) list.insertBefore(item, next);
     }
     recount();
+  }
+
+  // A column left with no card says so, as the server draws it.
+  function markEmpty() {
+    var lists = document.querySelectorAll("#board-columns ol.cards");
+    var text = document.querySelector(".clear-filters") ? "No matching cards" : "No cards";
+    for (var i = 0; i < lists.length; i++) {
+      if (lists[i].querySelector("article.card, .empty-column")) continue;
+      lists[i].replaceChildren();
+      var li = document.createElement("li");
+      li.className = "empty-column";
+      li.textContent = text;
+      lists[i].appendChild(li);
+    }
+  }
+
+  // The poll and a move answer name the cards that left the board (or no
+  // longer match its filters) since the page was drawn: take them off.
+  function removeGone(poll) {
+    var ids = (poll.getAttribute("data-gone") || "").split(" ");
+    var removed = false;
+    for (var i = 0; i < ids.length; i++) {
+      var card = ids[i] && document.getElementById("ticket-" + ids[i]);
+      if (card && card.matches("article.card")) {
+        (card.closest("li") || card).remove();
+        removed = true;
+      }
+    }
+    if (removed) {
+      markEmpty();
+      recount();
+    }
   }
 
   function recount() {
@@ -373,7 +406,10 @@
     var id = drawerTicketId();
     if (id) e.detail.headers["X-Drawer-Ticket"] = id;
     var poll = document.getElementById("board-poll");
-    if (poll) e.detail.headers["X-Board-Revision"] = poll.getAttribute("data-revision");
+    if (poll) {
+      e.detail.headers["X-Board-Revision"] = poll.getAttribute("data-revision");
+      e.detail.headers["X-Board-Seen"] = poll.getAttribute("data-seen");
+    }
   });
 
   // Every move (drag, keyboard, or the card's own select and Move button)
@@ -481,7 +517,24 @@
     }
   });
 
+  // Cards arriving on their own (boards/views.py _changes_html) are appended
+  // to their column's list: drop the page's copy first (it may sit in another
+  // column), then put each in card order once it is in (afterSwap).
+  var arriving = [];
+
   document.addEventListener("htmx:oobBeforeSwap", function (e) {
+    var target = e.detail.target;
+    if (target && target.matches && target.matches("ol.cards") && e.detail.fragment && e.detail.fragment.querySelectorAll) {
+      var incoming = e.detail.fragment.querySelectorAll("article.card[id]");
+      for (var i = 0; i < incoming.length; i++) {
+        var old = document.getElementById(incoming[i].id);
+        if (old) {
+          if (old.contains(document.activeElement)) focusCardId = old.id;
+          (old.closest("li") || old).remove();
+        }
+        arriving.push(incoming[i].id);
+      }
+    }
     rememberFocus(e.detail.target);
     rememberScroll(e.detail.target);
     if (e.detail.target && e.detail.target.id === "drawer") keepNote();
@@ -489,7 +542,20 @@
 
   function afterSwap(target) {
     if (!target) return;
-    if (target.matches && target.matches("article.card")) {
+    if (target.matches && target.matches("ol.cards")) {
+      if (!arriving.length) return;
+      var ids = arriving;
+      arriving = [];
+      for (var i = 0; i < ids.length; i++) {
+        var card = document.getElementById(ids[i]);
+        var section = card && card.closest("section.column");
+        if (section) placeCard(card, section);
+      }
+      markEmpty();
+      restoreFocus(target);
+      markOpenCard();
+      tick();
+    } else if (target.matches && target.matches("article.card")) {
       // A card sent back after a move: put it where its column and sort order say.
       var section = document.querySelector('#board-columns section.column[data-column-id="' + target.getAttribute("data-column-id") + '"]');
       if (section) placeCard(target, section);
@@ -497,6 +563,7 @@
       markOpenCard();
       tick();
     } else if (target.id === "board-poll") {
+      removeGone(target);
       var cols = columnsEl();
       if (cols) cols.setAttribute("data-revision", target.getAttribute("data-revision"));
     } else if (target.id === "board-columns") {

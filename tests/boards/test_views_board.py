@@ -8,11 +8,12 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from boards.cards import CriteriaIndex
+from boards import services as board_services
+from boards.cards import CHANGE_LIMIT, CriteriaIndex
 from boards.models import Board, Client, Ticket
 from routing import services
 from routing.models import Direction
-from tests.boards.html import find
+from tests.boards.html import find, find_all
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HTMX = {"HX-Request": "true"}
@@ -133,10 +134,8 @@ def test_filters_live_in_the_url(client, desk, tier1, tier2, ticket_factory):
 
     # The filtered board polls with its filters, so a swap keeps them.
     body = client.get(url, {"mine": 1, "q": "mi ne"}).content.decode()
-    assert re.search(
-        r'<div id="board-poll" data-revision="\d+" hx-get="/boards/triage/changes/\?since=\d+&amp;mine=1&amp;q=mi\+ne"',
-        body,
-    )
+    poll = find(body, "div", id="board-poll")
+    assert re.fullmatch(r"/boards/triage/changes/\?since=\d+&seen=\d+&mine=1&q=mi\+ne", poll["hx-get"])
     assert 'hx-trigger="every 3000ms" hx-target="#board-columns" hx-swap="outerHTML"' in body
 
 
@@ -243,6 +242,64 @@ def test_changes_sends_the_columns_after_someone_moves_a_card(client, desk, tier
     in_progress = body.split('data-column-name="In progress"')[1].split("</section>")[0]
     assert f'id="ticket-{ticket.pk}"' in in_progress
     assert "<html" not in body
+
+
+def test_changes_since_the_page_was_drawn_sends_only_those_cards_and_what_left(
+    client, desk, tier1, manager, ticket_factory
+):
+    with time_machine.travel(NOW, tick=False):
+        moved = ticket_factory(title="Moved by Morgan")
+        reassigned = ticket_factory(title="Given to Tess")
+        ticket_factory(title="Bystander")
+        leaving = ticket_factory(title="Escalated to Support")
+    drawn = NOW + timedelta(minutes=2)
+    before = Board.objects.get(slug="triage").revision
+    in_progress = desk.triage.columns.get(name="In progress")
+    with time_machine.travel(drawn + timedelta(seconds=1), tick=False):
+        services.move_ticket(moved.pk, actor=manager, expected_version=1, to_column=in_progress)
+        board_services.update_ticket(reassigned, actor=manager, expected_version=1, assignee=tier1)
+        services.move_ticket(leaving.pk, actor=manager, expected_version=1, criterion=desk.criteria["Beyond this tier"])
+    client.force_login(tier1)
+    url = reverse("board_changes", args=["triage"])
+
+    with time_machine.travel(drawn + timedelta(seconds=3), tick=False):
+        response = client.get(url, {"since": before, "seen": int(drawn.timestamp() * 1000)}, headers=HTMX)
+
+    assert response.status_code == 200 and response["HX-Reswap"] == "none"
+    revision = Board.objects.get(slug="triage").revision
+    assert json.loads(response["HX-Trigger-After-Settle"]) == {"switchback:board-changed": {"revision": revision}}
+    body = response.content.decode()
+    assert not find(body, "div", id="board-columns") and "Bystander" not in body
+    sent = {int(card["data-ticket-id"]): card for card in find_all(body, "article", class_="card")}
+    assert set(sent) == {moved.pk, reassigned.pk}
+    assert sent[moved.pk]["data-column-id"] == str(in_progress.pk)
+    assert f'hx-swap-oob="beforeend:#column-cards-{in_progress.pk}"' in body
+    assert "Tess Tier-One" in _card_html(body, reassigned.pk)  # an edit that moved nothing
+    poll = find(body, "div", id="board-poll")
+    assert poll["hx-swap-oob"] == "true" and poll["data-revision"] == str(revision)
+    assert poll["data-gone"] == str(leaving.pk)
+    # The next poll asks from the new revision and the moment this answer was drawn.
+    assert f"since={revision}&seen={int((drawn + timedelta(seconds=3)).timestamp() * 1000)}" in poll["hx-get"]
+
+
+def test_changes_too_many_to_send_one_by_one_redraw_the_columns(client, desk, tier1, ticket_factory):
+    before = Board.objects.get(slug="triage").revision
+    with time_machine.travel(NOW + timedelta(seconds=1), tick=False):
+        for n in range(CHANGE_LIMIT + 1):
+            ticket_factory(title=f"Card {n}")
+    client.force_login(tier1)
+
+    with time_machine.travel(NOW + timedelta(seconds=2), tick=False):
+        response = client.get(
+            reverse("board_changes", args=["triage"]),
+            {"since": before, "seen": int(NOW.timestamp() * 1000)},
+            headers=HTMX,
+        )
+
+    assert "HX-Reswap" not in response
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="board-columns"')
+    assert len(find_all(body, "article", class_="card")) == CHANGE_LIMIT + 1
 
 
 def test_changes_without_htmx_redirects_to_the_board(client, desk, tier1):

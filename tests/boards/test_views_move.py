@@ -1,14 +1,20 @@
 """Moving a card within its board: the drag, the keyboard and the no-JS form all post ticket_move."""
 
+from datetime import UTC, datetime, timedelta
+
+import time_machine
 from django.test import Client
 from django.urls import reverse
 
+from boards import services as services_boards
+from boards.cards import CHANGE_LIMIT
 from boards.models import Board, Ticket
 from routing import services
 from routing.models import Move
-from tests.boards.html import find
+from tests.boards.html import find, find_all
 from tests.factories import make_user
 
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ON_TRIAGE = {"HX-Request": "true", "HX-Current-URL": "http://testserver/boards/triage/"}
 ON_MY_TRIAGE = {"HX-Request": "true", "HX-Current-URL": "http://testserver/boards/triage/?mine=1"}
 
@@ -179,43 +185,114 @@ def test_unknown_ticket_is_404(client, desk, tier1):
     assert client.post(reverse("ticket_move", args=[999]), {"column": 1, "version": 1}).status_code == 404
 
 
-def test_an_up_to_date_board_gets_back_just_the_moved_card(client, desk, tier1, ticket_factory):
-    ticket = ticket_factory(title="Quick one")
-    ticket_factory(title="Bystander")
+def _seen(moment) -> str:
+    """The page's ``data-seen``: when it was drawn, in ms since the epoch."""
+    return str(int(moment.timestamp() * 1000))
+
+
+def _sent_cards(body: str) -> dict[int, str]:
+    """{ticket number: hx-swap-oob of the wrapper} for every card sent out of band, read in order."""
+    found = {}
+    for chunk in body.split('<div hx-swap-oob="')[1:]:
+        target, _, rest = chunk.partition('"')
+        card = find(rest, "article")
+        found[int(card["data-ticket-id"])] = target
+    return found
+
+
+def test_a_move_answers_with_only_the_cards_changed_since_the_page_was_drawn(
+    client, desk, tier1, manager, ticket_factory
+):
+    with time_machine.travel(NOW, tick=False):
+        mine = ticket_factory(title="Quick one")
+        moved_meanwhile = ticket_factory(title="Moved by Morgan meanwhile")
+        bystander = ticket_factory(title="Bystander")
+        leaving = ticket_factory(title="Escalated meanwhile")
+    drawn = NOW + timedelta(minutes=5)
     seen = Board.objects.get(slug="triage").revision
+    in_progress = _column(desk.triage, "In progress")
+    with time_machine.travel(drawn + timedelta(seconds=20), tick=False):
+        services.move_ticket(moved_meanwhile.pk, actor=manager, expected_version=1, to_column=in_progress)
+        services.move_ticket(leaving.pk, actor=manager, expected_version=1, criterion=desk.criteria["Beyond this tier"])
     client.force_login(tier1)
 
-    response = client.post(
-        reverse("ticket_move", args=[ticket.pk]),
-        {"column": _column(desk.triage, "Waiting on customer").pk, "version": ticket.version},
-        headers={**ON_TRIAGE, "X-Board-Revision": str(seen)},
-    )
+    with time_machine.travel(drawn + timedelta(seconds=30), tick=False):
+        response = client.post(
+            reverse("ticket_move", args=[mine.pk]),
+            {"column": _column(desk.triage, "Waiting on customer").pk, "version": mine.version},
+            headers={**ON_TRIAGE, "X-Board-Revision": str(seen), "X-Board-Seen": _seen(drawn)},
+        )
 
     body = response.content.decode()
-    assert not find(body, "div", id="board-columns") and "Bystander" not in body
-    card = find(body, "article", id=f"ticket-{ticket.pk}")
-    assert (card["class"], card["data-version"], card["hx-swap-oob"]) == ("card p3", "2", "true")
+    assert response.status_code == 200 and not find(body, "div", id="board-columns")
+    waiting = _column(desk.triage, "Waiting on customer")
+    assert _sent_cards(body) == {
+        mine.pk: f"beforeend:#column-cards-{waiting.pk}",
+        moved_meanwhile.pk: f"beforeend:#column-cards-{in_progress.pk}",
+    }
+    assert "Bystander" not in body and bystander.pk not in _sent_cards(body)
+    card = find(body, "article", id=f"ticket-{mine.pk}")
+    assert (card["data-version"], card["data-column-id"]) == ("2", str(waiting.pk))
     assert "Paused" in body  # the clock stopped in a waiting column
     poll = find(body, "div", id="board-poll")
-    assert poll["data-revision"] == str(seen + 1) and f"since={seen + 1}" in poll["hx-get"]
+    revision = Board.objects.get(slug="triage").revision
+    assert poll["data-revision"] == str(revision) and f"since={revision}" in poll["hx-get"]
+    assert poll["data-gone"].split() == [str(leaving.pk)]  # it left for Support: off the page
     assert "moved to Waiting on customer" in body
 
 
-def test_a_board_that_missed_another_change_gets_all_columns(client, desk, tier1, manager, ticket_factory):
-    ticket = ticket_factory()
-    other = ticket_factory(title="Changed by Morgan meanwhile")
-    seen = Board.objects.get(slug="triage").revision
-    services.move_ticket(
-        other.pk, actor=manager, expected_version=other.version, to_column=_column(desk.triage, "In progress")
-    )
+def test_a_move_on_a_filtered_board_takes_off_cards_that_no_longer_match(client, desk, tier1, manager, ticket_factory):
+    with time_machine.travel(NOW, tick=False):
+        mine = ticket_factory(title="Mine", assignee=tier1)
+        handed_over = ticket_factory(title="Handed to Morgan", assignee=tier1)
+    drawn = NOW + timedelta(minutes=1)
+    with time_machine.travel(drawn + timedelta(seconds=5), tick=False):
+        services_boards.update_ticket(handed_over, actor=manager, expected_version=1, assignee=manager)
     client.force_login(tier1)
 
-    response = client.post(
-        reverse("ticket_move", args=[ticket.pk]),
-        {"column": _column(desk.triage, "In progress").pk, "version": ticket.version},
-        headers={**ON_TRIAGE, "X-Board-Revision": str(seen)},
-    )
+    with time_machine.travel(drawn + timedelta(seconds=10), tick=False):
+        response = client.post(
+            reverse("ticket_move", args=[mine.pk]),
+            {"column": _column(desk.triage, "In progress").pk, "version": 1},
+            headers={**ON_MY_TRIAGE, "X-Board-Revision": "0", "X-Board-Seen": _seen(drawn)},
+        )
 
     body = response.content.decode()
-    assert '<div id="board-columns"' in body and "Changed by Morgan meanwhile" in body
-    assert f'data-revision="{seen + 2}"' in body
+    assert set(_sent_cards(body)) == {mine.pk}
+    poll = find(body, "div", id="board-poll")
+    assert poll["data-gone"].split() == [str(handed_over.pk)] and "mine=1" in poll["hx-get"]
+
+
+def test_too_many_changes_since_the_page_was_drawn_redraw_the_whole_board(client, desk, tier1, ticket_factory):
+    drawn = NOW
+    with time_machine.travel(drawn + timedelta(seconds=10), tick=False):
+        tickets = [ticket_factory(title=f"New card {n}") for n in range(CHANGE_LIMIT + 1)]
+    client.force_login(tier1)
+
+    with time_machine.travel(drawn + timedelta(seconds=20), tick=False):
+        response = client.post(
+            reverse("ticket_move", args=[tickets[0].pk]),
+            {"column": _column(desk.triage, "In progress").pk, "version": 1},
+            headers={**ON_TRIAGE, "X-Board-Revision": "0", "X-Board-Seen": _seen(drawn)},
+        )
+
+    body = response.content.decode()
+    assert find(body, "div", id="board-columns", hx_swap_oob="true")
+    assert not _sent_cards(body) and len(find_all(body, "article", class_="card")) == CHANGE_LIMIT + 1
+
+
+def test_a_move_without_the_moment_the_page_was_drawn_redraws_the_board(client, desk, tier1, ticket_factory):
+    ticket = ticket_factory()
+    client.force_login(tier1)
+    for seen in (None, "soon", "99999999999999999999"):
+        headers = {**ON_TRIAGE, "X-Board-Revision": "0"} | ({"X-Board-Seen": seen} if seen else {})
+        ticket.refresh_from_db()
+        response = client.post(
+            reverse("ticket_move", args=[ticket.pk]),
+            {
+                "column": _column(desk.triage, "In progress" if ticket.version % 2 else "New").pk,
+                "version": ticket.version,
+            },
+            headers=headers,
+        )
+        assert response.status_code == 200 and find(response.content.decode(), "div", id="board-columns")
