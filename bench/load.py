@@ -9,8 +9,9 @@ in through the login page, and drives the board the way the browser does:
 - a move is the drag's POST /tickets/<pk>/move/ (htmx headers, the card's
   version, the board revision the page last saw), and its answer updates the
   card's version and the page's revision;
-- a poll is GET /boards/triage/changes/?since=<revision>: 204 while nothing
-  changed, else fresh columns.
+- a poll is GET /boards/triage/changes/?since=<revision>&seen=<when drawn>:
+  204 while nothing changed, else the cards changed since (or fresh columns
+  when they are too many).
 
 Each technician moves only their own cards, so no move meets a conflict by
 construction. Two runs, each stopping by itself:
@@ -56,14 +57,15 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 warnings.filterwarnings("ignore", message="No directory at")
 
-DATABASE = "sb_loadbench"
+DATABASE = os.environ.get("BENCH_DATABASE", "sb_loadbench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 PASSWORD = "bench-password-1"
 TARGET_MOVES_PER_S = 100
 TARGET_P99_MS = 100
 
 CARD = re.compile(r'data-ticket-id="(\d+)" data-version="(\d+)"')
-REVISION = re.compile(r'id="board-poll" data-revision="(\d+)"|data-revision="(\d+)"')
+POLL = re.compile(r'<div id="board-poll" data-revision="(\d+)" data-seen="(\d+)"')
+MESSAGE_ERROR = re.compile(r'<p class="message error">([^<]*)')
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -94,6 +96,7 @@ class Browser:
         self.cards, self.columns = cards, columns
         self.cookies: dict[str, str] = {}
         self.revision = "0"
+        self.seen = ""  # when the page (or the last answer) was drawn: the server's ms since the epoch
 
     def request(self, method: str, path: str, body: str | None = None, headers: dict | None = None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -124,9 +127,9 @@ class Browser:
         self._read_revision(page)
 
     def _read_revision(self, html: str) -> None:
-        found = REVISION.search(html)
+        found = POLL.search(html)
         if found:
-            self.revision = found.group(1) or found.group(2)
+            self.revision, self.seen = found.group(1), found.group(2)
 
     def move(self, figures: Figures, rng: random.Random) -> None:
         pk = rng.choice(list(self.cards))
@@ -136,6 +139,7 @@ class Browser:
             "HX-Request": "true",
             "HX-Current-URL": f"http://127.0.0.1:{self.port}/boards/triage/",
             "X-Board-Revision": self.revision,
+            "X-Board-Seen": self.seen,
             "X-CSRFToken": self.cookies.get("csrftoken", ""),
             "Referer": f"http://127.0.0.1:{self.port}/boards/triage/",
         }
@@ -149,6 +153,10 @@ class Browser:
         if status != 200:
             figures.error(f"move answered {status}")
             return
+        refused = MESSAGE_ERROR.search(html)
+        if refused:
+            # A refused move still answers 200 (the board redrawn as it is, with the reason).
+            figures.error(f"move refused: {refused.group(1)[:80]}")
         for card, version in CARD.findall(html):
             if int(card) in self.cards:
                 self.cards[int(card)] = int(version)
@@ -159,7 +167,9 @@ class Browser:
         started = time.perf_counter()
         try:
             status, html, _ = self.request(
-                "GET", f"/boards/triage/changes/?since={self.revision}", headers={"HX-Request": "true"}
+                "GET",
+                f"/boards/triage/changes/?since={self.revision}&seen={self.seen}",
+                headers={"HX-Request": "true"},
             )
         except OSError as exc:
             figures.error(f"poll: {exc}")
