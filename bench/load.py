@@ -63,7 +63,7 @@ PASSWORD = "bench-password-1"
 TARGET_MOVES_PER_S = 100
 TARGET_P99_MS = 100
 
-CARD = re.compile(r'data-ticket-id="(\d+)" data-version="(\d+)"')
+CARD = re.compile(r'data-ticket-id="(\d+)" data-version="(\d+)" data-column-id="(\d+)"')
 POLL = re.compile(r'<div id="board-poll" data-revision="(\d+)" data-seen="(\d+)"')
 MESSAGE_ERROR = re.compile(r'<p class="message error">([^<]*)')
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -89,9 +89,9 @@ class Figures:
 
 
 class Browser:
-    """One technician's tab: a cookie jar, the board's revision and their cards' versions."""
+    """One technician's tab: a cookie jar, the board's revision and their cards' (version, column)."""
 
-    def __init__(self, port: int, username: str, cards: dict[int, int], columns: list[int]):
+    def __init__(self, port: int, username: str, cards: dict[int, tuple[int, int]], columns: list[int]):
         self.port, self.username = port, username
         self.cards, self.columns = cards, columns
         self.cookies: dict[str, str] = {}
@@ -133,8 +133,10 @@ class Browser:
 
     def move(self, figures: Figures, rng: random.Random) -> None:
         pk = rng.choice(list(self.cards))
-        column = rng.choice(self.columns)
-        body = urlencode({"column": column, "version": self.cards[pk]})
+        version, current = self.cards[pk]
+        # As app.js: a card dropped on its own column posts nothing.
+        column = rng.choice([c for c in self.columns if c != current])
+        body = urlencode({"column": column, "version": version})
         headers = {
             "HX-Request": "true",
             "HX-Current-URL": f"http://127.0.0.1:{self.port}/boards/triage/",
@@ -157,11 +159,14 @@ class Browser:
         if refused:
             # A refused move still answers 200 (the board redrawn as it is, with the reason).
             figures.error(f"move refused: {refused.group(1)[:80]}")
-        for card, version in CARD.findall(html):
-            if int(card) in self.cards:
-                self.cards[int(card)] = int(version)
+        self._read_cards(html)
         self._read_revision(html)
         figures.add("move", elapsed, len(html.encode()))
+
+    def _read_cards(self, html: str) -> None:
+        for card, version, column in CARD.findall(html):
+            if int(card) in self.cards:
+                self.cards[int(card)] = (int(version), int(column))
 
     def poll(self, figures: Figures) -> None:
         started = time.perf_counter()
@@ -179,14 +184,12 @@ class Browser:
             figures.error(f"poll answered {status}")
             return
         if status == 200:
-            for card, version in CARD.findall(html):
-                if int(card) in self.cards:
-                    self.cards[int(card)] = int(version)
+            self._read_cards(html)
             self._read_revision(html)
         figures.add("poll", elapsed)
 
 
-def seed(clients: int, cards_each: int) -> tuple[list[str], dict[str, dict[int, int]], list[int]]:
+def seed(clients: int, cards_each: int) -> tuple[list[str], dict[str, dict[int, tuple[int, int]]], list[int]]:
     from boards.models import Column, Ticket
     from boards.seed import seed_structure
     from tests.factories import make_ticket, make_user
@@ -202,7 +205,7 @@ def seed(clients: int, cards_each: int) -> tuple[list[str], dict[str, dict[int, 
         owned[user.username] = {}
         for _ in range(cards_each):
             ticket = make_ticket(board=triage, title=f"Load test card for {user.username}", assignee=user)
-            owned[user.username][ticket.pk] = ticket.version
+            owned[user.username][ticket.pk] = (ticket.version, ticket.column_id)
     assert Ticket.objects.filter(board=triage).count() == clients * cards_each
     return names, owned, columns
 

@@ -551,7 +551,8 @@ def ticket_move(request: HttpRequest, pk: int) -> HttpResponse:
             if move is not None:
                 done = f"{ticket.number} resolved." if column.is_done else f"{ticket.number} moved to {column.name}."
                 messages.success(request, done)
-                return _after_card_move(request, ticket, fallback_url=ticket.board.get_absolute_url())
+            # Moved, or already there: either way the card and what changed around it.
+            return _after_card_move(request, ticket, fallback_url=ticket.board.get_absolute_url())
     return _after_action(request, ticket.pk, fallback_url=ticket.board.get_absolute_url())
 
 
