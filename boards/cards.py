@@ -34,12 +34,14 @@ DONE_LIMIT = 30
 # ticket's updated_at (and its Move's created_at) a moment before it commits,
 # so a change that committed just after the page was read can carry a stamp
 # from just before: look that far further back. The single-ticket door commits
-# within milliseconds of its stamp, the sweep within its batch; sending a card
-# the browser already has again costs nothing but bytes.
-CHANGE_SLACK = timedelta(seconds=1)
+# within milliseconds of its stamp (plus its wait for the board's row lock), the
+# sweep within its batch; sending a card the browser already has again costs
+# nothing but bytes.
+CHANGE_SLACK = timedelta(milliseconds=500)
 # More changed cards than this, or a page older than CHANGE_MAX_AGE (a laptop
-# that slept): redraw the whole board instead.
-CHANGE_LIMIT = 120
+# that slept): redraw the whole board instead. Fifty technicians moving on one
+# board send each other about fifty cards per answer, whatever the pace.
+CHANGE_LIMIT = 200
 CHANGE_MAX_AGE = timedelta(minutes=10)
 
 
