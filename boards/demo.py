@@ -38,7 +38,7 @@ from calendars.seed import seed_calendars
 from calendars.working import add_working_time, load_calendar, working_time_between
 from intake.demo import ensure_demo_source
 from routing import services
-from routing.models import Criterion
+from routing.models import Criterion, Direction
 
 from .models import MANAGERS_GROUP, TECHNICIANS_GROUP, Board, Client, Column, Skill, Technician, Ticket
 from .roles import assign_role
@@ -721,6 +721,7 @@ HISTORY_SEED = 8
 # hand-written tickets, whose clocks the demo shows running.
 HISTORY_QUIET = h(2)
 TIER1_LIMIT = m(30)
+RETURN_TO_SENDER = "Return to sender"
 TIME_LIMIT_NOTE = "Time limit of {} active minutes reached."  # the sweep's words
 
 T1 = ("tess", "jordan")
@@ -1523,7 +1524,7 @@ class _Player:
                 actor=None,
                 expected_version=None,
                 criterion=criterion,
-                note=TIME_LIMIT_NOTE.format(criterion.time_limit_minutes),
+                note=TIME_LIMIT_NOTE.format(criterion.limit_for(ticket.priority)),
                 now=ticket.deadline_at,
                 notify=False,
             )
@@ -1701,6 +1702,22 @@ def _load(
         Criterion.objects.filter(
             trigger=Criterion.Trigger.TIME, name="Tier 1 time limit", warn_before_minutes=None, warn_at_percent=None
         ).update(warn_at_percent=80)
+        # Support hands a ticket back to whichever board escalated it (NOC or Triage).
+        if not Criterion.objects.filter(name=RETURN_TO_SENDER).exists():
+            services.save_criterion(
+                Criterion(
+                    name=RETURN_TO_SENDER,
+                    description="Back to the board and tier that escalated it: NOC or Triage, whichever sent it.",
+                    direction=Direction.DE_ESCALATE,
+                    trigger=Criterion.Trigger.MANUAL,
+                    from_board=boards["support"],
+                    to_sender=True,
+                    position=max((c.position for c in criteria.values()), default=0) + 1,
+                ),
+                actor=None,
+                now=now,
+                recompute=False,
+            )
     player = _Player(boards, criteria, clients, users, skills)
 
     history = history_specs(now, history_days, load_calendar(boards["triage"]))

@@ -37,7 +37,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from boards.models import Technician, Ticket
-from routing.models import Criterion
+from routing.models import Criterion, limit_minutes_sql
 
 from .models import BreachWarning, Notification
 
@@ -46,11 +46,15 @@ log = logging.getLogger(__name__)
 SECOND = Value(timedelta(seconds=1), output_field=DurationField())
 
 
-def _lead(prefix: str = "") -> ExpressionWrapper:
-    """``Criterion.warning_lead`` in SQL: minutes before, or the rest of the limit's share, in whole seconds."""
+def _lead(prefix: str = "", priority_field: str | None = None) -> ExpressionWrapper:
+    """``Criterion.warning_lead_for`` in SQL: minutes before, or the rest of the limit's share, in whole seconds.
+
+    The limit is the ticket's priority's (``priority_field``), or without one
+    the longest of any priority (``routing.models.limit_minutes_sql``).
+    """
     seconds = Coalesce(
         F(f"{prefix}warn_before_minutes") * 60,
-        F(f"{prefix}time_limit_minutes") * (100 - F(f"{prefix}warn_at_percent")) * 60 / 100,
+        limit_minutes_sql(prefix, priority_field) * (100 - F(f"{prefix}warn_at_percent")) * 60 / 100,
         output_field=IntegerField(),
     )
     return ExpressionWrapper(seconds * SECOND, output_field=DurationField())
@@ -78,7 +82,9 @@ def due(now: datetime):
     (ticket, deadline) index of the warnings sent. A deadline already passed
     is the sweep's to escalate, not to warn about.
     """
-    warn_at = ExpressionWrapper(F("deadline_at") - _lead("deadline_criterion__"), output_field=DateTimeField())
+    warn_at = ExpressionWrapper(
+        F("deadline_at") - _lead("deadline_criterion__", "priority"), output_field=DateTimeField()
+    )
     sent = BreachWarning.objects.filter(ticket=OuterRef("pk"), deadline_at=OuterRef("deadline_at"))
     return (
         Ticket.objects.filter(
@@ -141,7 +147,7 @@ def warn_batch(now: datetime, batch_size: int = 200) -> tuple[int, int]:
                 deadline_at=t.deadline_at,
                 board_id=t.board_id,
                 criterion=t.deadline_criterion,
-                warn_at=t.deadline_at - t.deadline_criterion.warning_lead,
+                warn_at=t.deadline_at - t.deadline_criterion.warning_lead_for(t.priority),
                 created_at=now,
             )
             for t in fresh

@@ -36,8 +36,17 @@ class CriterionAdmin(admin.ModelAdmin):
         (
             "When it fires",
             {
-                "fields": ["trigger", "time_limit_minutes", "warn_before_minutes", "warn_at_percent", "condition"],
-                "description": "A time criterion needs a limit in active minutes, and may warn before it fires "
+                "fields": [
+                    "trigger",
+                    "time_limit_minutes",
+                    ("p1_limit_minutes", "p2_limit_minutes", "p3_limit_minutes", "p4_limit_minutes"),
+                    "warn_before_minutes",
+                    "warn_at_percent",
+                    "condition",
+                ],
+                "description": "A time criterion needs a limit in active minutes — for every priority, and/or "
+                "a limit of a priority's own (P1 10, P2 20…); with only priority limits it applies to those "
+                "priorities alone. It may warn before it fires "
                 "(minutes before, or a share of the limit: one of the two); "
                 "a condition criterion names its condition; a manual one needs neither.",
             },
@@ -100,18 +109,22 @@ class CriterionAdmin(admin.ModelAdmin):
     def delete_view(self, request, object_id, extra_context=None):
         return self._recompute_after(super().delete_view, request, object_id, extra_context)
 
+    # Saves and deletions go through routing.services, which records who
+    # changed what (CriterionChange); the deadlines are recomputed once per
+    # request by _recompute_after, with the same services.recompute_deadlines.
     def save_model(self, request: HttpRequest, obj: Criterion, form, change: bool) -> None:
-        super().save_model(request, obj, form, change)
+        services.save_criterion(obj, actor=request.user, recompute=False)
         self._criteria_changed(request, obj)
 
     def delete_model(self, request: HttpRequest, obj: Criterion) -> None:
         gone = Criterion(pk=obj.pk, from_board_id=obj.from_board_id, to_board_id=obj.to_board_id)
-        super().delete_model(request, obj)
+        services.delete_criterion(obj, actor=request.user, recompute=False)
         self._criteria_changed(request, gone)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         gone = [Criterion(pk=c.pk, from_board_id=c.from_board_id, to_board_id=c.to_board_id) for c in queryset]
-        super().delete_queryset(request, queryset)
+        for criterion in queryset:
+            services.delete_criterion(criterion, actor=request.user, recompute=False)
         self._criteria_changed(request, *gone)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, IntegerField, Q, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from boards.models import Board, Column, Ticket
@@ -17,6 +18,38 @@ class Direction(models.TextChoices):
     ESCALATE = "escalate", "Escalate"
     DE_ESCALATE = "de-escalate", "De-escalate"
     TRANSFER = "transfer", "Transfer"
+
+
+# ``Criterion.applies_to``'s "no particular ticket": a return-to-sender criterion may apply.
+ANY_SENDER = object()
+
+# Ticket priority → the Criterion field holding that priority's own limit.
+PRIORITY_LIMIT_FIELDS = {1: "p1_limit_minutes", 2: "p2_limit_minutes", 3: "p3_limit_minutes", 4: "p4_limit_minutes"}
+
+
+def limit_minutes_sql(prefix: str = "", priority_field: str | None = None):
+    """``Criterion.limit_for`` in SQL, for queries that compute with the limit (the warning sweep).
+
+    With ``priority_field`` (the ticket's priority column, e.g. "priority"),
+    that priority's own limit, else the general one; without, the longest
+    limit of any priority (what bounds a scan). ``prefix`` leads from the
+    queried model to the criterion, e.g. "deadline_criterion__".
+    """
+    general = F(f"{prefix}time_limit_minutes")
+    if priority_field is None:
+        return Greatest(
+            *(Coalesce(F(f"{prefix}{name}"), 0) for name in PRIORITY_LIMIT_FIELDS.values()),
+            Coalesce(general, 0),
+            output_field=IntegerField(),
+        )
+    return Case(
+        *(
+            When(**{priority_field: p}, then=Coalesce(F(f"{prefix}{name}"), general))
+            for p, name in PRIORITY_LIMIT_FIELDS.items()
+        ),
+        default=general,
+        output_field=IntegerField(),
+    )
 
 
 class CriterionQuerySet(models.QuerySet):
@@ -72,6 +105,12 @@ class Criterion(models.Model):
         help_text="Empty: the ticket stays on its board.",
     )
     to_tier = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty: the tier stays.")
+    to_sender = models.BooleanField(
+        "return to sender",
+        default=False,
+        help_text="De-escalation: back to the board and tier the ticket was last escalated from onto its "
+        "board (NOC or Triage, whichever sent it), instead of a fixed board and tier.",
+    )
     to_column = models.ForeignKey(
         Column,
         null=True,
@@ -81,8 +120,17 @@ class Criterion(models.Model):
         help_text="Empty: the target board's first 'new' column.",
     )
     time_limit_minutes = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Time trigger: active minutes on the board before it fires."
+        null=True,
+        blank=True,
+        help_text="Time trigger: active minutes on the board before it fires (for priorities without a limit "
+        "of their own below). Empty with some priority limits set: it applies to those priorities only.",
     )
+    # Per-priority limits (item 2 of issue 10): a P1 may get 10 minutes where a
+    # P3 gets the default 30. ``limit_for(priority)`` is the one reading of them.
+    p1_limit_minutes = models.PositiveIntegerField("P1 limit", null=True, blank=True)
+    p2_limit_minutes = models.PositiveIntegerField("P2 limit", null=True, blank=True)
+    p3_limit_minutes = models.PositiveIntegerField("P3 limit", null=True, blank=True)
+    p4_limit_minutes = models.PositiveIntegerField("P4 limit", null=True, blank=True)
     # A warning before the breach (notifications.warnings sends it): a lead in
     # minutes before the deadline, or a share of the limit. At most one of the two.
     warn_before_minutes = models.PositiveIntegerField(
@@ -106,9 +154,29 @@ class Criterion(models.Model):
         verbose_name_plural = "criteria"
         constraints = [
             models.CheckConstraint(
-                condition=~Q(trigger="time") | Q(time_limit_minutes__gt=0),
+                condition=~Q(trigger="time")
+                | Q(time_limit_minutes__gt=0)
+                | Q(p1_limit_minutes__gt=0)
+                | Q(p2_limit_minutes__gt=0)
+                | Q(p3_limit_minutes__gt=0)
+                | Q(p4_limit_minutes__gt=0),
                 name="criterion_time_needs_limit",
-                violation_error_message="A time criterion needs a time limit of at least one minute.",
+                violation_error_message="A time criterion needs a time limit of at least one minute "
+                "(for every priority, or for some).",
+            ),
+            models.CheckConstraint(
+                condition=Q(trigger="time")
+                | Q(p1_limit_minutes=None, p2_limit_minutes=None, p3_limit_minutes=None, p4_limit_minutes=None),
+                name="criterion_priority_limits_need_time",
+                violation_error_message="Only a time criterion has limits per priority.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(p1_limit_minutes=None) | Q(p1_limit_minutes__gt=0))
+                & (Q(p2_limit_minutes=None) | Q(p2_limit_minutes__gt=0))
+                & (Q(p3_limit_minutes=None) | Q(p3_limit_minutes__gt=0))
+                & (Q(p4_limit_minutes=None) | Q(p4_limit_minutes__gt=0)),
+                name="criterion_priority_limits_positive",
+                violation_error_message="A priority's limit is at least one minute.",
             ),
             models.CheckConstraint(
                 condition=~Q(trigger="condition") | ~Q(condition=""),
@@ -138,9 +206,16 @@ class Criterion(models.Model):
                 violation_error_message="A warning's share of the limit is a percentage from 1 to 99.",
             ),
             models.CheckConstraint(
-                condition=Q(to_board__isnull=False) | Q(to_tier__isnull=False),
+                condition=Q(to_board__isnull=False) | Q(to_tier__isnull=False) | Q(to_sender=True),
                 name="criterion_changes_something",
                 violation_error_message="A criterion must change the board, the tier, or both.",
+            ),
+            models.CheckConstraint(
+                condition=Q(to_sender=False)
+                | Q(direction="de-escalate", to_board__isnull=True, to_tier__isnull=True, to_column__isnull=True),
+                name="criterion_sender_is_a_de_escalation",
+                violation_error_message="Return to sender is a de-escalation with no fixed target board, tier "
+                "or column.",
             ),
         ]
 
@@ -149,10 +224,24 @@ class Criterion(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        if self.trigger == self.Trigger.TIME and not self.time_limit_minutes:
+        own = {p: getattr(self, name) for p, name in PRIORITY_LIMIT_FIELDS.items()}
+        if self.trigger == self.Trigger.TIME and not self.time_limit_minutes and not any(own.values()):
+            # For every priority, or for some (the help text says how).
             errors["time_limit_minutes"] = "A time criterion needs a time limit of at least one minute."
         if self.trigger != self.Trigger.TIME and self.time_limit_minutes:
             errors["time_limit_minutes"] = "Only a time criterion has a time limit."
+        for priority, minutes in own.items():
+            if minutes is None:
+                continue
+            if self.trigger != self.Trigger.TIME:
+                errors[PRIORITY_LIMIT_FIELDS[priority]] = "Only a time criterion has limits per priority."
+            elif minutes < 1:
+                errors[PRIORITY_LIMIT_FIELDS[priority]] = "A priority's limit is at least one minute."
+            elif self.warn_before_minutes is not None and self.warn_before_minutes >= minutes:
+                errors[PRIORITY_LIMIT_FIELDS[priority]] = (
+                    f"The warning comes {self.warn_before_minutes} minutes before the deadline: "
+                    f"P{priority}'s limit must be longer, or warn at a share of the limit instead."
+                )
         if self.trigger == self.Trigger.CONDITION and not self.condition:
             errors["condition"] = "A condition criterion must name its condition."
         if self.trigger != self.Trigger.CONDITION and self.condition:
@@ -164,12 +253,21 @@ class Criterion(models.Model):
         ):
             errors["warn_before_minutes"] = "Only a time criterion warns before it fires."
         elif self.warn_before_minutes is not None and not (
-            0 < self.warn_before_minutes < (self.time_limit_minutes or 0)
+            0 < self.warn_before_minutes < (self.time_limit_minutes or min(filter(None, own.values()), default=0))
         ):
             errors["warn_before_minutes"] = "A warning's minutes must be at least 1 and fewer than the time limit's."
         elif self.warn_at_percent is not None and not 1 <= self.warn_at_percent <= 99:
             errors["warn_at_percent"] = "A warning's share of the limit is a percentage from 1 to 99."
-        if not self.to_board_id and self.to_tier is None:
+        if self.to_sender:
+            if self.direction != Direction.DE_ESCALATE:
+                errors["to_sender"] = "Return to sender is a de-escalation."
+            elif self.trigger == self.Trigger.TIME:
+                errors["to_sender"] = "Return to sender is picked by a technician or fired by a condition, not a clock."
+            elif self.to_board_id or self.to_tier is not None or self.to_column_id:
+                errors["to_sender"] = (
+                    "Return to sender finds its target; leave the target board, tier and column empty."
+                )
+        elif not self.to_board_id and self.to_tier is None:
             errors["to_board"] = "A criterion must change the board, the tier, or both."
         if self.from_board_id and self.to_board_id == self.from_board_id and self.to_tier is None:
             errors["to_board"] = "Moving to the same board without a tier change changes nothing."
@@ -180,39 +278,82 @@ class Criterion(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    def limit_for(self, priority: int | None) -> int | None:
+        """The limit in active minutes for a ticket of this priority, None if it does not apply to it.
+
+        The priority's own limit if set, else the criterion's general one
+        (None when only some priorities have limits). ``priority=None`` asks
+        for the general limit (the Flow page's per-position views).
+        """
+        if self.trigger != self.Trigger.TIME:
+            return None
+        own = getattr(self, PRIORITY_LIMIT_FIELDS[priority]) if priority in PRIORITY_LIMIT_FIELDS else None
+        return own or self.time_limit_minutes
+
     @property
-    def warning_lead(self) -> timedelta | None:
-        """How long before its deadline a ticket is warned: the minutes set, or the rest of the limit's share.
+    def priority_limits(self) -> dict[int, int]:
+        """Priority → limit, for the priorities with a limit of their own."""
+        return {p: m for p, name in PRIORITY_LIMIT_FIELDS.items() if (m := getattr(self, name))}
+
+    def describe_limit(self) -> str:
+        """The limits in words: "30 min; P1 10 min, P2 20 min" or "P1 10 min, P2 20 min only"."""
+        own = ", ".join(f"P{p} {m} min" for p, m in self.priority_limits.items())
+        if not self.time_limit_minutes:
+            return f"{own} only" if own else ""
+        return f"{self.time_limit_minutes} min; {own}" if own else f"{self.time_limit_minutes} min"
+
+    def warning_lead_for(self, priority: int | None) -> timedelta | None:
+        """How long before its deadline a ticket of this priority is warned: the minutes set, or the rest of
+        the share of that priority's limit.
 
         Wall time before the deadline (the deadline itself is already in the
         board's working time): "10 minutes before" means ten minutes on the
         clock the technician reads. ``notifications.warnings`` spells the
-        same rule in SQL for its sweep; a test holds the two together.
+        same rule in SQL for its sweep (``limit_minutes_sql``); a test holds
+        the two together.
         """
-        if self.trigger != self.Trigger.TIME or not self.time_limit_minutes:
+        limit = self.limit_for(priority)
+        if not limit:
             return None
         if self.warn_before_minutes is not None:
             return timedelta(minutes=self.warn_before_minutes)
         if self.warn_at_percent is not None:
-            return timedelta(seconds=self.time_limit_minutes * 60 * (100 - self.warn_at_percent) // 100)
+            return timedelta(seconds=limit * 60 * (100 - self.warn_at_percent) // 100)
         return None
+
+    @property
+    def warning_lead(self) -> timedelta | None:
+        """``warning_lead_for`` the general limit."""
+        return self.warning_lead_for(None)
 
     @property
     def offered_by_hand(self) -> bool:
         return self.trigger in self.BY_HAND
 
-    def destination(self, board: Board, tier: int) -> tuple[Board, int]:
+    def destination(self, board: Board, tier: int, sender: tuple[Board, int] | None = None) -> tuple[Board, int]:
+        """Where a ticket at (board, tier) goes. A return-to-sender criterion goes to ``sender``
+        (``routing.services.sender_of``), and with none known stays put (so it does not apply)."""
+        if self.to_sender:
+            return sender or (board, tier)
         return (self.to_board if self.to_board_id else board, self.to_tier if self.to_tier is not None else tier)
 
-    def applies_to(self, board: Board, tier: int) -> bool:
-        """Whether this criterion may fire for a ticket on ``board`` at ``tier``."""
+    def applies_to(self, board: Board, tier: int, sender=ANY_SENDER) -> bool:
+        """Whether this criterion may fire for a ticket on ``board`` at ``tier``.
+
+        A return-to-sender criterion depends on the ticket's history: the
+        services pass its ``sender`` (``routing.services.sender_of``; None when
+        nothing escalated it), and it applies when the sender is elsewhere.
+        Asked about a position alone (the Flow page's lint), it may apply.
+        """
         if not self.active:
             return False
         if self.from_board_id is not None and self.from_board_id != board.pk:
             return False
         if self.from_tier is not None and self.from_tier != tier:
             return False
-        to_board, to_tier = self.destination(board, tier)
+        if self.to_sender and sender is ANY_SENDER:
+            return True
+        to_board, to_tier = self.destination(board, tier, None if sender is ANY_SENDER else sender)
         return (to_board.pk, to_tier) != (board.pk, tier)
 
 
@@ -259,6 +400,13 @@ class Move(models.Model):
     )
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # "Why did this move": the criterion as it was when it fired and what it
+    # saw on the ticket, written with the move (``routing.services``) and never
+    # changed, so a later edit of the criterion does not rewrite history. Keys:
+    # "criterion" (name, direction, trigger, limit, limit_minutes, condition,
+    # last_edited_by, last_edited_at) and "saw" (active_minutes, priority,
+    # needs_onsite, missing_skills). Empty for a move without a criterion.
+    snapshot = models.JSONField(default=dict, blank=True, editable=False)
 
     objects = MoveQuerySet.as_manager()
 
@@ -309,6 +457,37 @@ class Move(models.Model):
         return f"{self.ticket.number}: {self.from_board} → {self.to_board}"
 
     @property
+    def why(self) -> str:
+        """The move's reason in one line, for the drawer's timeline, from the snapshot taken when it fired.
+
+        "Tier 1 time limit (time, 30 min; last edited by manager on 02 Mar 2026 09:00) saw 30 active
+        minutes, P3" — empty for a move without a criterion.
+        """
+        criterion, saw = self.snapshot.get("criterion"), self.snapshot.get("saw", {})
+        if not criterion:
+            return ""
+        rule = [criterion["trigger"]]
+        if criterion.get("limit"):
+            rule.append(criterion["limit"])
+        if criterion.get("condition"):
+            rule.append(criterion["condition"])
+        text = f"{criterion['name']} ({', '.join(rule)}"
+        if criterion.get("last_edited_at"):
+            edited = datetime.fromisoformat(criterion["last_edited_at"])
+            text += f"; last edited by {criterion.get('last_edited_by') or 'someone'} on {edited:%d %b %Y %H:%M} UTC"
+        text += ")"
+        facts = []
+        if saw.get("active_minutes") is not None:
+            facts.append(f"{saw['active_minutes']:g} active minutes")
+        if saw.get("priority"):
+            facts.append(f"P{saw['priority']}")
+        if saw.get("needs_onsite"):
+            facts.append("needs onsite")
+        if saw.get("missing_skills"):
+            facts.append("nobody on the board has " + ", ".join(saw["missing_skills"]))
+        return f"{text} saw {', '.join(facts)}" if facts else text
+
+    @property
     def actor_name(self) -> str:
         if self.actor is None:
             # Only the sweep moves with a criterion and no person; a ticket
@@ -323,3 +502,37 @@ class Move(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Moves are append-only; they are never deleted.")
+
+
+class CriterionChange(models.Model):
+    """One edit of a criterion: who changed which fields from what to what, and when. Append-only.
+
+    Written by ``routing.services.save_criterion`` (admin, the shell, any
+    API), so the drawer can say who last edited the rule behind a move.
+    Kept when the criterion is deleted (the name is copied).
+    """
+
+    criterion = models.ForeignKey(Criterion, null=True, on_delete=models.SET_NULL, related_name="changes")
+    criterion_name = models.CharField(max_length=80)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    # Field name → [before, after]; {"created": true} for a new criterion, {"deleted": true} for a deletion.
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+        indexes = [
+            # save_criterion's "last edit of this criterion" and the admin's history list.
+            models.Index(fields=["criterion", "changed_at"], name="criterion_change_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.criterion_name}: {', '.join(self.changes)} by {self.changed_by or 'the system'}"
+
+    @property
+    def who(self) -> str:
+        if self.changed_by is None:
+            return "the system"
+        return self.changed_by.get_full_name() or self.changed_by.username

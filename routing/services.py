@@ -37,7 +37,7 @@ from calendars.models import Calendar
 from calendars.working import NoWorkingTime, add_working_time, load_calendars, working_time_between
 
 from .batch import update_rows
-from .models import Criterion, Direction, Move
+from .models import Criterion, CriterionChange, Direction, Move
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +99,18 @@ def active_time_criteria() -> list[Criterion]:
     )
 
 
-def time_criterion_for(board: Board, tier: int, criteria: Iterable[Criterion]) -> Criterion | None:
-    """The time criterion that fires first for a ticket at this position.
+def time_criterion_for(
+    board: Board, tier: int, criteria: Iterable[Criterion], priority: int | None = None
+) -> Criterion | None:
+    """The time criterion that fires first for a ticket at this position (and of this priority).
 
-    All time criteria count the same clock, so the shortest limit wins; on a
-    tie, the one listed first.
+    All time criteria count the same clock, so the shortest limit for the
+    ticket's priority wins; on a tie, the one listed first. A criterion with
+    limits for some priorities only does not apply to the others. Without a
+    priority (the Flow page's per-position views), the general limits.
     """
-    candidates = [c for c in criteria if c.applies_to(board, tier)]
-    return min(candidates, key=lambda c: (c.time_limit_minutes, c.position, c.pk), default=None)
+    candidates = [c for c in criteria if c.applies_to(board, tier) and c.limit_for(priority)]
+    return min(candidates, key=lambda c: (c.limit_for(priority), c.position, c.pk), default=None)
 
 
 def deadline_for(ticket: Ticket, criterion: Criterion, calendar: Calendar | None) -> datetime | None:
@@ -116,7 +120,7 @@ def deadline_for(ticket: Ticket, criterion: Criterion, calendar: Calendar | None
     such a calendar unless it is 24/7; rows written by other means are told
     apart here rather than crashing a sweep).
     """
-    left = timedelta(minutes=criterion.time_limit_minutes) - ticket.active_time
+    left = timedelta(minutes=criterion.limit_for(ticket.priority)) - ticket.active_time
     try:
         return add_working_time(calendar, ticket.clock_started_at, left)
     except NoWorkingTime:
@@ -129,7 +133,7 @@ def _set_deadline(ticket: Ticket, criteria: Iterable[Criterion], calendar: Calen
     criterion = None
     deadline = None
     if ticket.clock_started_at is not None and ticket.resolved_at is None:
-        criterion = time_criterion_for(ticket.board, ticket.tier, criteria)
+        criterion = time_criterion_for(ticket.board, ticket.tier, criteria, ticket.priority)
         if criterion is not None:
             deadline = deadline_for(ticket, criterion, calendar)
     if deadline is None:
@@ -144,7 +148,7 @@ def recompute_deadlines() -> int:
     """Recompute every open ticket's deadline after criteria or calendars changed.
 
     Boards on wall time (no calendar, or 24/7): criteria match on (board,
-    tier) only, so each distinct position of open tickets takes one UPDATE,
+    tier, priority) only, so each distinct position of open tickets takes one UPDATE,
     however many tickets stand there; wall-time arithmetic in SQL is plain
     interval addition. Boards with working hours: each running clock's
     deadline is computed by ``deadline_for`` (``calendars.working``), the same
@@ -157,10 +161,10 @@ def recompute_deadlines() -> int:
     calendars = load_calendars(boards)
     written = 0
     with transaction.atomic():
-        positions = Ticket.objects.open().values_list("board_id", "tier").distinct().order_by()
-        for board_id, tier in positions:
-            criterion = time_criterion_for(boards[board_id], tier, criteria)
-            here = Ticket.objects.open().filter(board_id=board_id, tier=tier)
+        positions = Ticket.objects.open().values_list("board_id", "tier", "priority").distinct().order_by()
+        for board_id, tier, priority in positions:
+            criterion = time_criterion_for(boards[board_id], tier, criteria, priority)
+            here = Ticket.objects.open().filter(board_id=board_id, tier=tier, priority=priority)
             if criterion is None:
                 written += here.update(deadline_at=None, deadline_criterion=None)
                 continue
@@ -169,7 +173,7 @@ def recompute_deadlines() -> int:
             calendar = calendars[board_id]
             if calendar is None or calendar.always_open:
                 remaining = ExpressionWrapper(
-                    Value(timedelta(minutes=criterion.time_limit_minutes)) - F("active_time"),
+                    Value(timedelta(minutes=criterion.limit_for(priority))) - F("active_time"),
                     output_field=DurationField(),
                 )
                 written += running.update(deadline_at=F("clock_started_at") + remaining, deadline_criterion=criterion)
@@ -181,7 +185,7 @@ def recompute_deadlines() -> int:
 
 def _recompute_in_working_time(tickets, criterion: Criterion, calendar: Calendar, chunk: int = 2000) -> int:
     written = 0
-    rows = tickets.only("pk", "board_id", "clock_started_at", "active_time").order_by("pk")
+    rows = tickets.only("pk", "board_id", "priority", "clock_started_at", "active_time").order_by("pk")
     pending: list[Ticket] = []
     for ticket in rows.iterator(chunk_size=chunk):
         ticket.deadline_at = deadline_for(ticket, criterion, calendar)
@@ -218,22 +222,52 @@ def touch_boards(board_ids: Iterable[int]) -> None:
 # --- Criteria ----------------------------------------------------------------
 
 
+def sender_of(ticket: Ticket) -> tuple[Board, int] | None:
+    """The board and tier that last escalated this ticket onto its current board, None if none did.
+
+    Return to sender's target: the last escalation that brought the ticket to
+    the board it is on from another board (a tier step within the board,
+    Support tier 2 → 3, does not make Support the sender).
+    """
+    move = (
+        Move.objects.filter(ticket=ticket, direction=Direction.ESCALATE, to_board=ticket.board_id)
+        .exclude(from_board=ticket.board_id)
+        .exclude(from_board=None)
+        .select_related("from_board")
+        .order_by("-pk")
+        .first()
+    )
+    return None if move is None else (move.from_board, move.from_tier)
+
+
+def _sender_if_needed(ticket: Ticket, criteria: Iterable[Criterion]) -> tuple[Board, int] | None:
+    return sender_of(ticket) if any(c.to_sender for c in criteria) else None
+
+
 def manual_criteria(ticket: Ticket, direction: str, to_board: Board | None = None) -> list[Criterion]:
     """The criteria a technician may pick for this ticket in this direction.
 
     With ``to_board``, only those that lead there (a card dropped on a tab).
     """
-    found = [
-        c
-        for c in Criterion.objects.manual()
+    candidates = list(
+        Criterion.objects.manual()
         .from_position(ticket.board, ticket.tier)
         .filter(direction=direction)
         .select_related("to_board")
-        if c.applies_to(ticket.board, ticket.tier)
-    ]
+    )
+    sender = _sender_if_needed(ticket, candidates)
+    found = [c for c in candidates if c.applies_to(ticket.board, ticket.tier, sender)]
     if to_board is not None:
-        found = [c for c in found if c.destination(ticket.board, ticket.tier)[0].pk == to_board.pk]
+        found = [c for c in found if c.destination(ticket.board, ticket.tier, sender)[0].pk == to_board.pk]
     return found
+
+
+def missing_skills(ticket: Ticket) -> list[str]:
+    """The ticket's required skills that no active technician of its board has, by name."""
+    staffed = Technician.objects.filter(boards=ticket.board, user__is_active=True, skills=OuterRef("pk"))
+    return list(
+        Skill.objects.filter(tickets=ticket).exclude(Exists(staffed)).order_by("name").values_list("name", flat=True)
+    )
 
 
 def condition_holds(criterion: Criterion, ticket: Ticket) -> bool:
@@ -245,11 +279,119 @@ def condition_holds(criterion: Criterion, ticket: Ticket) -> bool:
     return False
 
 
+# --- Why a move happened, and who edits the rules ---------------------------------
+
+# Criterion fields an edit is recorded for (everything a manager can change).
+_TRACKED = [f.name for f in Criterion._meta.concrete_fields if f.name != "id"]
+
+
+def _last_change(criterion: Criterion) -> CriterionChange | None:
+    """The criterion's latest recorded edit; read once per criterion object (a sweep batch shares its criteria)."""
+    if not hasattr(criterion, "_last_change"):
+        criterion._last_change = (
+            CriterionChange.objects.filter(criterion=criterion)
+            .select_related("changed_by")
+            .order_by("-changed_at", "-pk")
+            .first()
+        )
+    return criterion._last_change
+
+
+def snapshot(ticket: Ticket, criterion: Criterion, *, active: timedelta, missing: list[str] | None = None) -> dict:
+    """What ``Move.snapshot`` keeps: the criterion as it is now and what it saw on the ticket."""
+    last = _last_change(criterion)
+    return {
+        "criterion": {
+            "id": criterion.pk,
+            "name": criterion.name,
+            "direction": criterion.direction,
+            "trigger": criterion.trigger,
+            "limit": criterion.describe_limit(),
+            "limit_minutes": criterion.limit_for(ticket.priority),
+            "condition": criterion.get_condition_display() if criterion.condition else "",
+            "last_edited_by": last.who if last else None,
+            "last_edited_at": last.changed_at.isoformat() if last else None,
+        },
+        "saw": {
+            "active_minutes": round(active.total_seconds() / 60, 1),
+            "priority": ticket.priority,
+            "needs_onsite": ticket.needs_onsite,
+            "missing_skills": missing,
+        },
+    }
+
+
+def save_criterion(
+    criterion: Criterion, *, actor, now: datetime | None = None, recompute: bool = True
+) -> CriterionChange | None:
+    """Validate and save a criterion, record who changed what, and recompute every deadline.
+
+    The one way to change a criterion: admin, the shell and any API call it,
+    so each edit lands in the history (``CriterionChange``) and deadlines
+    follow at once, through the same arithmetic as a move
+    (``recompute_deadlines``). Admin passes ``recompute=False`` and
+    recomputes once per request instead. Returns the change recorded, None if
+    nothing changed.
+    """
+    now = now or timezone.now()
+    criterion.full_clean()
+    with transaction.atomic():
+        before = None
+        if criterion.pk is not None:
+            before = (
+                Criterion.objects.select_for_update()
+                .filter(pk=criterion.pk)
+                .values(*[Criterion._meta.get_field(n).attname for n in _TRACKED])
+                .first()
+            )
+        criterion.save()
+        if before is None:
+            changes = {"created": True}
+        else:
+            changes = {}
+            for name in _TRACKED:
+                attname = Criterion._meta.get_field(name).attname
+                old, new = before[attname], getattr(criterion, attname)
+                if old != new:
+                    changes[name] = [old, new]
+        change = None
+        if changes:
+            change = CriterionChange.objects.create(
+                criterion=criterion, criterion_name=criterion.name, changed_by=actor, changed_at=now, changes=changes
+            )
+            criterion.__dict__.pop("_last_change", None)
+        if recompute:
+            recompute_deadlines()
+    return change
+
+
+def delete_criterion(criterion: Criterion, *, actor, now: datetime | None = None, recompute: bool = True) -> None:
+    """Delete a criterion (refused by the database if moves name it), record it, recompute deadlines."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        CriterionChange.objects.create(
+            criterion=criterion,
+            criterion_name=criterion.name,
+            changed_by=actor,
+            changed_at=now,
+            changes={"deleted": True},
+        )
+        criterion.delete()
+        if recompute:
+            recompute_deadlines()
+
+
 # --- The door ----------------------------------------------------------------
 
 
 def _destination(ticket: Ticket, criterion: Criterion, entry_column: Column | None = None) -> Position:
-    board, tier = criterion.destination(ticket.board, ticket.tier)
+    sender = None
+    if criterion.to_sender:
+        sender = sender_of(ticket)
+        if sender is None:
+            raise NotAllowed(f"{ticket.number} was never escalated to {ticket.board.name}; there is no sender.")
+        entry_column = None  # the caller's is for a fixed target board
+    board, tier = criterion.destination(ticket.board, ticket.tier, sender)
     if criterion.to_column_id and criterion.to_column.board_id == board.pk:
         column = criterion.to_column
     elif board.pk == ticket.board_id:
@@ -359,6 +501,7 @@ def _apply(
     criteria: list[Criterion] | None = None,
     batch: MoveBatch | None = None,
     notify: bool = True,
+    missing: list[str] | None = None,
 ) -> Move:
     """Move one ticket whose row the caller has locked.
 
@@ -388,6 +531,8 @@ def _apply(
     calendars = batch.calendars if batch is not None else load_calendars({old_board_id, to.board.pk})
 
     _stop_clock(ticket, now, calendars[old_board_id])
+    if criterion is not None:
+        move.snapshot = snapshot(ticket, criterion, active=ticket.active_time, missing=missing)
     if to.board.pk != old_board_id:
         ticket.active_time = timedelta(0)
         ticket.entered_board_at = now
@@ -493,7 +638,13 @@ def move_ticket(
                     f"“{criterion.name}” is a {criterion.get_direction_display().lower()} criterion, "
                     f"not {Direction(direction).label.lower()}."
                 )
-            if not criterion.applies_to(locked.board, locked.tier):
+            sender = sender_of(locked) if criterion.to_sender else None
+            if criterion.to_sender and sender is None:
+                raise NotAllowed(
+                    f"“{criterion.name}” returns a ticket to the board that escalated it, "
+                    f"and nothing escalated {locked.number} to {locked.board.name}."
+                )
+            if not criterion.applies_to(locked.board, locked.tier, sender):
                 raise NotAllowed(
                     f"“{criterion.name}” does not apply to a tier {locked.tier} ticket on {locked.board.name}."
                 )
@@ -683,8 +834,12 @@ def fire_conditions(ticket: Ticket, *, actor, now: datetime | None = None, notif
             .select_related("to_board", "to_column")
             .order_by("position", "pk")
         ):
-            if criterion.applies_to(locked.board, locked.tier) and condition_holds(criterion, locked):
+            sender = sender_of(locked) if criterion.to_sender else None
+            if criterion.applies_to(locked.board, locked.tier, sender) and condition_holds(criterion, locked):
                 to = _destination(locked, criterion)
+                missing = None
+                if criterion.condition == Criterion.Condition.MISSING_SKILL:
+                    missing = missing_skills(locked)
                 move = _apply(
                     locked,
                     to,
@@ -694,6 +849,7 @@ def fire_conditions(ticket: Ticket, *, actor, now: datetime | None = None, notif
                     note="",
                     now=now,
                     notify=notify,
+                    missing=missing,
                 )
                 break
     if move is not None:
@@ -785,7 +941,7 @@ def _sweep_batch(now: datetime, batch_size: int, stuck: set[int]) -> tuple[int, 
                 actor=None,
                 criterion=criterion,
                 direction=criterion.direction,
-                note=f"Time limit of {criterion.time_limit_minutes} active minutes reached.",
+                note=f"Time limit of {criterion.limit_for(ticket.priority)} active minutes reached.",
                 now=now,
                 criteria=criteria,
                 batch=batch,

@@ -108,6 +108,8 @@ def test_the_desk_tells_a_story(db):
     assert Note.objects.count() >= 10
     # The bell warns before the Tier 1 limit runs out.
     assert Criterion.objects.get(name="Tier 1 time limit").warning_lead == timedelta(minutes=6)
+    # Support can hand a ticket back to whichever board escalated it.
+    assert Criterion.objects.get(name="Return to sender").to_sender
     # Each ticket's moves form an unbroken chain from where it opened to where it is.
     for ticket in Ticket.objects.all():
         moves = list(ticket.moves.order_by("created_at", "pk"))
