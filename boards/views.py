@@ -62,12 +62,13 @@ from .forms import (
     ascii_int,
 )
 from .models import Board, Column, Note, Skill, Technician, Ticket, Watch
-from .screen import Screen, board_url, read_screen, safe_next
+from .screen import Screen, board_url, read_screen, safe_next, url_pattern
 from .templatetags.board_tags import render_card_oob
 
 log = logging.getLogger(__name__)
 
 DONE_PAGE_SIZE = 50
+HOME_PAGE_SIZE = 50
 
 # The htmx event the board's poll fires when it brought changes (app.js listens).
 BOARD_CHANGED = "switchback:board-changed"
@@ -375,16 +376,45 @@ def _first_error(form) -> str:
 # --- Pages -----------------------------------------------------------------------------
 
 
+def board_counts(board_ids: list[int], now: datetime) -> dict[int, tuple[int, int]]:
+    """Open and overdue tickets per board: {board pk: (open, overdue)}.
+
+    One grouped read of the open rows only, answered from the partial index
+    ticket_board_open_cards_idx (board, …, deadline_at WHERE resolved_at IS NULL).
+    """
+    rows = (
+        Ticket.objects.open()
+        .filter(board_id__in=board_ids)
+        .order_by()
+        .values("board_id")
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(deadline_at__lte=now)))
+    )
+    return {row["board_id"]: (row["open"], row["overdue"]) for row in rows}
+
+
+def _home_rows(page, ticket_url: str, board_urls: dict[int, str]) -> list[Ticket]:
+    """A page of home rows, with the URLs each row links to made from patterns built once per page."""
+    rows = list(page.object_list)
+    for t in rows:
+        t.url = ticket_url.format(t.pk)
+        t.board_url = board_urls.get(t.board_id, "")
+    return rows
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """My work: my boards; my tickets where I can act; followed tickets (and mine elsewhere) until resolved."""
+    """My work: my boards; my tickets where I can act; followed tickets (and mine elsewhere) until resolved.
+
+    Both lists are pages of HOME_PAGE_SIZE, most urgent first, with the count of
+    all ("Showing 1–50 of 3,948") and links to the next pages.
+    """
     now = timezone.now()
-    open_q = Q(tickets__resolved_at__isnull=True)
-    boards = Board.objects.for_user(request.user).annotate(
-        open_count=Count("tickets", filter=open_q),
-        overdue_count=Count("tickets", filter=open_q & Q(tickets__deadline_at__lte=now)),
-    )
-    worked = permissions.worked_board_ids(request.user)
+    user = request.user
+    boards = list(Board.objects.for_user(user))
+    counts = board_counts([b.pk for b in boards], now)
+    for b in boards:
+        b.open_count, b.overdue_count = counts.get(b.pk, (0, 0))
+    worked = permissions.worked_board_ids(user)
     other_boards = Board.objects.exclude(pk__in=worked) if worked is not None else Board.objects.none()
     rows = (
         Ticket.objects.open()
@@ -392,22 +422,32 @@ def home(request: HttpRequest) -> HttpResponse:
         .defer("description")
         .by_urgency()
     )
-    assigned = list(rows.filter(assignee=request.user))
     # Mine where I can act; a ticket of mine the scheduler or a colleague took to
     # a board I don't work is "followed": I can read it, not act on it.
-    mine = [t for t in assigned if permissions.can_work(request.user, t.board_id)]
-    elsewhere = [t for t in assigned if not permissions.can_work(request.user, t.board_id)]
-    followed = elsewhere + list(rows.filter(watches__user=request.user).exclude(assignee=request.user))
+    followed_q = Q(pk__in=Watch.objects.filter(user=user).values("ticket_id")) & ~Q(assignee=user)
+    if worked is None:
+        mine = rows.filter(assignee=user)
+    else:
+        ids = sorted(worked)
+        mine = rows.filter(assignee=user, board_id__in=ids)
+        followed_q |= Q(assignee=user) & ~Q(board_id__in=ids)
+    ticket_url = url_pattern("ticket")
+    board_urls = {b.pk: b.get_absolute_url() for b in Board.objects.all()}
+    mine_page = Paginator(mine, HOME_PAGE_SIZE).get_page(request.GET.get("mine_page"))
+    followed_page = Paginator(rows.filter(followed_q), HOME_PAGE_SIZE).get_page(request.GET.get("followed_page"))
+    followed = _home_rows(followed_page, ticket_url, board_urls)
     for t in followed:
-        t.followed_reason = "assigned to you" if t.assignee_id == request.user.pk else "you follow it"
+        t.followed_reason = "assigned to you" if t.assignee_id == user.pk else "you follow it"
     return render(
         request,
         "boards/home.html",
         {
             "boards": boards,
             "other_boards": other_boards,
-            "my_tickets": mine,
+            "my_tickets": _home_rows(mine_page, ticket_url, board_urls),
+            "mine_page": mine_page,
             "followed_tickets": followed,
+            "followed_page": followed_page,
             "now": now,
         },
     )

@@ -27,6 +27,8 @@ WARNING_FRACTION = 0.2
 CLOCK_ICONS = {"ok": "◷", "warning": "⚠", "overdue": "✖"}
 PRIORITY_ICONS = {1: "▲▲", 2: "▲", 3: "●", 4: "▽"}
 PRIORITY_WORDS = {1: "Critical", 2: "High", 3: "Normal", 4: "Low"}
+# The short badges, made once per process (cards and list rows show the same four).
+_PRIORITY_BADGES: dict[int, str] = {}
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 
 
@@ -119,7 +121,13 @@ def countdown(context, ticket: Ticket, limit_minutes: int | None = None) -> str:
 
 @register.simple_tag
 def priority(value: int, long: bool = False) -> str:
-    return priority_badge(value, long)
+    if long:
+        return priority_badge(value, long)
+    # Four badges in all: made once, not once per row of a list.
+    badge = _PRIORITY_BADGES.get(value)
+    if badge is None:
+        badge = _PRIORITY_BADGES[value] = priority_badge(value)
+    return badge
 
 
 # --- The card ------------------------------------------------------------------------
@@ -179,7 +187,6 @@ _CARD_FOLLOW = (
     '<input type="hidden" name="follow" value="1"><button type="submit" class="link">Follow</button></form></div>'
 )
 _CARD_BUTTON = '<button type="submit" formaction="{url}" hx-get="{url}">{label}</button>'
-_PRIORITY_BADGES: dict[int, str] = {}
 
 
 def render_card(card, csrf_token: str, *, oob: bool = False) -> str:
