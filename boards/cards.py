@@ -30,6 +30,9 @@ from .templatetags.board_tags import countdown_badge
 DONE_WINDOW = timedelta(days=7)
 DONE_LIMIT = 30
 
+# A board filtered by text ("printer") draws at most this many open cards.
+SEARCH_CARDS = 200
+
 # What changed since a page was drawn (changed_cards). A write stamps the
 # ticket's updated_at (and its Move's created_at) a moment before it commits,
 # so a change that committed just after the page was read can carry a stamp
@@ -206,12 +209,18 @@ class CardMaker:
 
 
 def board_columns(request: HttpRequest, board: Board, filters: BoardFilters, now: datetime) -> list[ColumnView]:
-    """The board's columns and their cards, in a fixed number of queries however many cards."""
+    """The board's columns and their cards, in a fixed number of queries however many cards.
+
+    Filtered by text, at most SEARCH_CARDS open cards (``matching_count`` tells how many match)."""
     columns = list(board.columns.order_by("position", "pk"))
     done_ids = [c.pk for c in columns if c.is_done]
     tickets = filters.apply(Ticket.objects.filter(board=board), request.user)
     # Served by ticket_board_column_idx; the done column by ticket_column_resolved_idx.
     open_rows = tickets.open().by_urgency().values(*CARD_FIELDS)
+    if filters.q:
+        # A search on the board draws its most urgent matches only; the page
+        # says how many there are and links to the search, which pages them.
+        open_rows = open_rows[:SEARCH_CARDS]
     recent_done = []
     if done_ids:
         recent_done = list(
@@ -288,3 +297,8 @@ def changed_cards(
     cards = [maker.make(row) for row in rows if row["column_id"] in column_ids]
     drawn = {card.pk for card in cards}
     return Changes(cards=cards, gone=sorted((ids | left) - drawn))
+
+
+def matching_count(request: HttpRequest, board: Board, filters: BoardFilters) -> int:
+    """How many open cards a text-filtered board matches (it draws at most SEARCH_CARDS of them)."""
+    return filters.apply(Ticket.objects.filter(board=board), request.user).open().count()

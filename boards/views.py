@@ -27,7 +27,7 @@ import logging
 import re
 from datetime import UTC, datetime
 from itertools import chain
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -49,7 +49,7 @@ from routing.tasks import VERBS  # the verbs' one home: the move e-mails say the
 
 from . import permissions, services
 from . import search as board_search
-from .cards import Changes, board_columns, changed_cards
+from .cards import SEARCH_CARDS, Changes, board_columns, changed_cards, matching_count
 from .forms import (
     BoardFilters,
     CriterionForm,
@@ -69,6 +69,8 @@ log = logging.getLogger(__name__)
 
 DONE_PAGE_SIZE = 50
 HOME_PAGE_SIZE = 50
+# Search pages go this deep (each asks the indexes for every match up to its end).
+SEARCH_MAX_PAGE = 20
 
 # The htmx event the board's poll fires when it brought changes (app.js listens).
 BOARD_CHANGED = "switchback:board-changed"
@@ -467,6 +469,15 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
             "priority_choices": [(p, f"P{p}") for p in Ticket.Priority.values],
         }
     )
+    if filters.q and sum(len(c.cards) for c in context["columns"] if not c.column.is_done) >= SEARCH_CARDS:
+        # A text filter draws the SEARCH_CARDS most urgent matches: say how many there are, and where the rest are.
+        context.update(
+            {
+                "matching": matching_count(request, board, filters),
+                "search_cards": SEARCH_CARDS,
+                "search_url": reverse("search") + "?" + urlencode({"q": filters.q}),
+            }
+        )
     return render(request, "boards/board.html", context)
 
 
@@ -543,14 +554,29 @@ def board_done(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    """The top bar's search across every board: only tickets the user may open, at most ``boards.search.LIMIT``."""
+    """The top bar's search across every board: only tickets the user may open, a page of
+    ``boards.search.LIMIT`` at a time (newest first; open ones first within a page)."""
     query = board_search.Query.parse(request.GET.get("q", ""))
-    results = board_search.search(query, request.user) if not query.empty else []
+    page = min(ascii_int(request.GET.get("page")) or 1, SEARCH_MAX_PAGE)
+    size = board_search.LIMIT
+    results: list[Ticket] = []
+    more = False
+    if not query.empty:
+        # Newest first, a page at a time: ask for every match up to the end of this page, and one more.
+        ids = board_search.matching_ids(query, request.user, limit=page * size + 1)
+        more = len(ids) > page * size
+        shown = ids[(page - 1) * size : page * size]
+        tickets = Ticket.objects.filter(pk__in=shown).select_related("board", "column", "client", "assignee")
+        results = sorted(tickets.defer("description"), key=lambda t: (not t.is_open, -t.pk))
+    pages = {"q": query.text}
     context = {
         "query": query,
         "search_q": query.text,
         "results": results,
-        "limit": board_search.LIMIT,
+        "first": (page - 1) * size + 1,
+        "last": (page - 1) * size + len(results),
+        "previous_url": "?" + urlencode({**pages, "page": page - 1}) if page > 1 else "",
+        "next_url": "?" + urlencode({**pages, "page": page + 1}) if more and page < SEARCH_MAX_PAGE else "",
         "now": timezone.now(),
     }
     return render(request, "boards/search.html", context)

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from boards import search
 from boards.models import Client, Note, Ticket, Watch
+from tests.boards.html import find, find_all
 from tests.factories import make_user
 
 
@@ -77,6 +78,24 @@ def test_search_is_bounded_and_takes_a_fixed_number_of_queries(client, desk, tie
         body = _found(client, "printer")
     assert body.count('id="result-') == search.LIMIT
     assert len(queries) < 15
+
+
+def test_search_pages_through_every_match_newest_first(client, desk, tier1, ticket_factory):
+    tickets = [ticket_factory(title=f"Printer {i}") for i in range(search.LIMIT + 5)]
+    client.force_login(tier1)
+
+    first = client.get(reverse("search"), {"q": "printer"}).content.decode()
+    second = client.get(reverse("search"), {"q": "printer", "page": 2}).content.decode()
+
+    def shown(body):
+        return [int(row["id"].removeprefix("result-")) for row in find_all(body, "tr") if row.get("id")]
+
+    newest_first = [t.pk for t in reversed(tickets)]
+    assert shown(first) == newest_first[: search.LIMIT] and shown(second) == newest_first[search.LIMIT :]
+    assert find(first, "p", class_="result-count")["_text"].startswith(f"Tickets 1–{search.LIMIT}, newest first")
+    assert find(first, "a", rel="next")["href"] == "?q=printer&page=2" and not find(first, "a", rel="prev")
+    assert find(second, "a", rel="prev")["href"] == "?q=printer&page=1" and not find(second, "a", rel="next")
+    assert client.get(reverse("search"), {"q": "printer", "page": "x"}).status_code == 200  # page 1
 
 
 def test_search_needs_login_and_a_get(client, tier1):

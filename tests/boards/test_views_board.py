@@ -139,6 +139,30 @@ def test_filters_live_in_the_url(client, desk, tier1, tier2, ticket_factory):
     assert 'hx-trigger="every 3000ms" hx-target="#board-columns" hx-swap="outerHTML"' in body
 
 
+def test_a_board_searched_by_text_draws_the_most_urgent_matches_and_says_how_many(
+    client, desk, tier1, ticket_factory, monkeypatch
+):
+    monkeypatch.setattr("boards.cards.SEARCH_CARDS", 3)
+    monkeypatch.setattr("boards.views.SEARCH_CARDS", 3)
+    urgent = ticket_factory(title="Printer on fire", priority=1)
+    for n in range(4):
+        ticket_factory(title=f"Printer jam {n}", priority=3)
+    ticket_factory(title="VPN down", priority=1)
+    client.force_login(tier1)
+
+    body = client.get(reverse("board", args=["triage"]), {"q": "printer"}).content.decode()
+
+    cards = find_all(body, "article", class_="card")
+    assert len(cards) == 3 and cards[0]["data-ticket-id"] == str(urgent.pk)
+    note = find(body, "p", id="board-capped")
+    assert note["_text"].startswith("Showing the 3 most urgent of 5 matching cards")
+    assert find(body, "a", href="/search/?q=printer")
+    # Under the cap: no note.
+    assert not find(
+        client.get(reverse("board", args=["triage"]), {"q": "vpn"}).content.decode(), "p", id="board-capped"
+    )
+
+
 def test_done_column_shows_only_the_last_week_with_a_link_to_the_rest(client, desk, tier1, ticket_factory):
     with time_machine.travel(NOW - timedelta(days=8), tick=False):
         old = ticket_factory(title="Closed long ago", column="Resolved")
