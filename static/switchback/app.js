@@ -549,7 +549,12 @@
       for (var i = 0; i < ids.length; i++) {
         var card = document.getElementById(ids[i]);
         var section = card && card.closest("section.column");
-        if (section) placeCard(card, section);
+        if (!section) continue;
+        placeCard(card, section);
+        // htmx wires swapped content up when it settles, a moment later; a
+        // keypress on the card before then would post its form without htmx
+        // (a full page load). Wire it up now (htmx skips it when settling).
+        if (window.htmx) htmx.process(card);
       }
       markEmpty();
       restoreFocus(target);
