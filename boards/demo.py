@@ -722,6 +722,7 @@ HISTORY_SEED = 8
 HISTORY_QUIET = h(2)
 TIER1_LIMIT = m(30)
 RETURN_TO_SENDER = "Return to sender"
+UNTOUCHED = "Untouched for 3 working days"
 TIME_LIMIT_NOTE = "Time limit of {} active minutes reached."  # the sweep's words
 
 T1 = ("tess", "jordan")
@@ -1713,6 +1714,23 @@ def _load(
                     from_board=boards["support"],
                     to_sender=True,
                     position=max((c.position for c in criteria.values()), default=0) + 1,
+                ),
+                actor=None,
+                now=now,
+                recompute=False,
+            )
+        # Support's work that nobody has touched for three working days (30 office hours) is flagged.
+        if not Criterion.objects.filter(name=UNTOUCHED).exists():
+            services.save_criterion(
+                Criterion(
+                    name=UNTOUCHED,
+                    description="Nobody has added a note, moved or updated it for three working days.",
+                    direction=Direction.ESCALATE,
+                    trigger=Criterion.Trigger.INACTIVITY,
+                    from_board=boards["support"],
+                    idle_hours=30,
+                    notify_only=True,
+                    position=max((c.position for c in criteria.values()), default=0) + 2,
                 ),
                 actor=None,
                 now=now,

@@ -291,6 +291,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(SWEEP_INTERVAL_SECONDS),
         "options": {"expires": max(SWEEP_INTERVAL_SECONDS - 1, 1)},
     },
+    # Inactivity criteria (routing.tasks.sweep_inactive_tickets): limits in working hours need no faster tick.
+    "sweep-inactive-tickets": {
+        "task": "routing.tasks.sweep_inactive_tickets",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Reads each active mailbox (none configured: one query) and sends the outbox.
     "poll-mailboxes": {
         "task": "requesters.tasks.poll_mailboxes",

@@ -74,6 +74,7 @@ class Criterion(models.Model):
         TIME = "time", "Time — the scheduler fires it when a clock passes the limit"
         MANUAL = "manual", "Manual — a technician invokes it"
         CONDITION = "condition", "Condition — a ticket fact makes it true (also offered by hand)"
+        INACTIVITY = "inactivity", "Inactivity — no note, move or update for some working hours (new/active)"
 
     # Triggers a technician may also invoke by hand; time is the scheduler's alone.
     BY_HAND = (Trigger.MANUAL, Trigger.CONDITION)
@@ -144,6 +145,16 @@ class Criterion(models.Model):
         help_text="Time trigger, instead of minutes: warn when this share of the limit has passed (1–99, e.g. 80).",
     )
     condition = models.CharField(max_length=20, choices=Condition.choices, blank=True)
+    idle_hours = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Inactivity trigger: working hours (the board's calendar) without a note, move or update "
+        "while the ticket sits in a new or active column.",
+    )
+    notify_only = models.BooleanField(
+        default=False,
+        help_text="Inactivity trigger: tell the assignee (else the board's technicians) instead of moving the ticket.",
+    )
     active = models.BooleanField(default=True)
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -163,6 +174,13 @@ class Criterion(models.Model):
                 name="criterion_time_needs_limit",
                 violation_error_message="A time criterion needs a time limit of at least one minute "
                 "(for every priority, or for some).",
+            ),
+            models.CheckConstraint(
+                condition=(~Q(trigger="inactivity") | Q(idle_hours__gt=0))
+                & (Q(trigger="inactivity") | Q(idle_hours=None, notify_only=False)),
+                name="criterion_inactivity_needs_hours",
+                violation_error_message="An inactivity criterion needs its working hours; only it has them "
+                "or merely notifies.",
             ),
             models.CheckConstraint(
                 condition=Q(trigger="time")
@@ -206,7 +224,10 @@ class Criterion(models.Model):
                 violation_error_message="A warning's share of the limit is a percentage from 1 to 99.",
             ),
             models.CheckConstraint(
-                condition=Q(to_board__isnull=False) | Q(to_tier__isnull=False) | Q(to_sender=True),
+                condition=Q(to_board__isnull=False)
+                | Q(to_tier__isnull=False)
+                | Q(to_sender=True)
+                | Q(notify_only=True),
                 name="criterion_changes_something",
                 violation_error_message="A criterion must change the board, the tier, or both.",
             ),
@@ -258,6 +279,10 @@ class Criterion(models.Model):
             errors["warn_before_minutes"] = "A warning's minutes must be at least 1 and fewer than the time limit's."
         elif self.warn_at_percent is not None and not 1 <= self.warn_at_percent <= 99:
             errors["warn_at_percent"] = "A warning's share of the limit is a percentage from 1 to 99."
+        if self.trigger == self.Trigger.INACTIVITY and not self.idle_hours:
+            errors["idle_hours"] = "An inactivity criterion needs its working hours without activity (at least 1)."
+        if self.trigger != self.Trigger.INACTIVITY and (self.idle_hours or self.notify_only):
+            errors["idle_hours"] = "Only an inactivity criterion has working hours without activity or merely notifies."
         if self.to_sender:
             if self.direction != Direction.DE_ESCALATE:
                 errors["to_sender"] = "Return to sender is a de-escalation."
@@ -267,7 +292,7 @@ class Criterion(models.Model):
                 errors["to_sender"] = (
                     "Return to sender finds its target; leave the target board, tier and column empty."
                 )
-        elif not self.to_board_id and self.to_tier is None:
+        elif not self.to_board_id and self.to_tier is None and not self.notify_only:
             errors["to_board"] = "A criterion must change the board, the tier, or both."
         if self.from_board_id and self.to_board_id == self.from_board_id and self.to_tier is None:
             errors["to_board"] = "Moving to the same board without a tier change changes nothing."
@@ -351,8 +376,8 @@ class Criterion(models.Model):
             return False
         if self.from_tier is not None and self.from_tier != tier:
             return False
-        if self.to_sender and sender is ANY_SENDER:
-            return True
+        if self.notify_only or (self.to_sender and sender is ANY_SENDER):
+            return True  # it tells someone without moving; or it depends on the ticket's history
         to_board, to_tier = self.destination(board, tier, None if sender is ANY_SENDER else sender)
         return (to_board.pk, to_tier) != (board.pk, tier)
 
@@ -536,3 +561,27 @@ class CriterionChange(models.Model):
         if self.changed_by is None:
             return "the system"
         return self.changed_by.get_full_name() or self.changed_by.username
+
+
+class InactivityNotice(models.Model):
+    """An inactivity criterion fired for a ticket's idle stretch (a move or a notice): once per stretch.
+
+    The stretch is named by its last activity, so a note or a move starts a
+    new one; the unique constraint makes two sweeps at once fire it once.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="+")
+    last_activity_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    moved = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "criterion", "last_activity_at"], name="inactivity_once_per_stretch"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.criterion} for ticket {self.ticket_id}, idle since {self.last_activity_at:%Y-%m-%d %H:%M}"

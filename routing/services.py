@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import DurationField, Exists, ExpressionWrapper, F, OuterRef, Value
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Subquery, Value
 from django.utils import timezone
 
 from boards.models import Board, Column, Skill, Technician, Ticket
@@ -37,7 +37,7 @@ from calendars.models import Calendar
 from calendars.working import NoWorkingTime, add_working_time, load_calendars, working_time_between
 
 from .batch import update_rows
-from .models import Criterion, CriterionChange, Direction, Move
+from .models import Criterion, CriterionChange, Direction, InactivityNotice, Move
 
 log = logging.getLogger(__name__)
 
@@ -973,3 +973,108 @@ def sweep(now: datetime | None = None, *, batch_size: int = 200, max_batches: in
         if taken == 0:
             break
     return total
+
+
+# --- Inactivity: tickets nobody has touched ----------------------------------------
+
+
+def last_activity(ticket: Ticket) -> datetime:
+    """The ticket's last note, move or update: the later of its row's ``updated_at`` and its last note."""
+    from boards.models import Note
+
+    last_note = Note.objects.filter(ticket=ticket).aggregate(at=Max("created_at"))["at"]
+    return max(filter(None, (ticket.updated_at, last_note)))
+
+
+def inactive_candidates(criterion: Criterion, now: datetime):
+    """Open tickets at the criterion's position, in a new or active column, idle for at least its hours of
+    wall time (working time never runs faster than the wall clock, so this bounds the working-time check).
+
+    ``last_note_at`` is annotated (None without notes).
+    """
+    from boards.models import Note
+
+    since = now - timedelta(hours=criterion.idle_hours)
+    tickets = Ticket.objects.open().filter(
+        column__category__in=[Column.Category.NEW, Column.Category.ACTIVE], updated_at__lte=since
+    )
+    if criterion.from_board_id:
+        tickets = tickets.filter(board_id=criterion.from_board_id)
+    if criterion.from_tier is not None:
+        tickets = tickets.filter(tier=criterion.from_tier)
+    recent_note = Note.objects.filter(ticket=OuterRef("pk"), created_at__gt=since)
+    last_note = Note.objects.filter(ticket=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]
+    return tickets.exclude(Exists(recent_note)).annotate(last_note_at=Subquery(last_note)).order_by("pk")
+
+
+def sweep_inactive(now: datetime | None = None) -> tuple[int, int]:
+    """Fire every inactivity criterion on the tickets idle for its working hours; return (moved, notified).
+
+    1. Per active inactivity criterion, the candidates: open tickets at its
+       position in a new or active column with no note, move or update for
+       its hours of wall time (one query; a bound, see ``inactive_candidates``).
+    2. Each candidate's idle time is counted in its board's working hours
+       (``calendars.working``, calendars read once): only those idle for the
+       criterion's hours fire.
+    3. A notice per (ticket, criterion, last activity) is inserted first; its
+       unique constraint lets one sweep of two fire a stretch. Then the
+       ticket moves through the door (naming the criterion), or its assignee
+       (else its board's technicians) is emailed after the commit.
+    """
+    now = now or timezone.now()
+    moved = notified = 0
+    criteria = list(
+        Criterion.objects.active()
+        .filter(trigger=Criterion.Trigger.INACTIVITY)
+        .select_related("to_board", "to_column")
+        .order_by("position", "pk")
+    )
+    if not criteria:
+        return 0, 0
+    calendars = load_calendars(Board.objects.values_list("pk", flat=True))
+    for criterion in criteria:
+        idle_for = timedelta(hours=criterion.idle_hours)
+        for ticket in inactive_candidates(criterion, now).select_related("board", "column"):
+            last = max(filter(None, (ticket.updated_at, ticket.last_note_at)))
+            if working_time_between(calendars[ticket.board_id], last, now) < idle_for:
+                continue
+            if _fire_inactive(ticket, criterion, last, now):
+                if criterion.notify_only:
+                    notified += 1
+                else:
+                    moved += 1
+    return moved, notified
+
+
+def _fire_inactive(ticket: Ticket, criterion: Criterion, last: datetime, now: datetime) -> bool:
+    try:
+        with transaction.atomic():
+            InactivityNotice.objects.create(
+                ticket=ticket,
+                criterion=criterion,
+                last_activity_at=last,
+                created_at=now,
+                moved=not criterion.notify_only,
+            )
+            if criterion.notify_only:
+                from .tasks import notify_inactive
+
+                ticket_id, criterion_id = ticket.pk, criterion.pk
+                transaction.on_commit(lambda: notify_inactive.delay(ticket_id, criterion_id), robust=True)
+                return True
+            hours = criterion.idle_hours
+            move = move_ticket(
+                ticket.pk,
+                actor=None,
+                expected_version=ticket.version,
+                criterion=criterion,
+                note=f"No note, move or update for {hours} working hour{'s' if hours != 1 else ''}.",
+                now=now,
+            )
+            return move is not None
+    except (IntegrityError, Conflict):
+        # Another sweep fired this stretch, or someone touched the ticket meanwhile.
+        return False
+    except NotAllowed as exc:
+        log.error("inactivity sweep cannot move %s with “%s”: %s", ticket.number, criterion.name, exc)
+        return False

@@ -40,6 +40,52 @@ def sweep_due_tickets() -> int:
     return moved
 
 
+@shared_task(name="routing.tasks.sweep_inactive_tickets", ignore_result=True)
+def sweep_inactive_tickets() -> tuple[int, int]:
+    """Beat runs this every minute: fire inactivity criteria (``services.sweep_inactive``).
+
+    A minute is plenty for limits counted in working hours, and keeps the
+    5-second deadline tick's no-op cost at its one probe.
+    """
+    moved, notified = services.sweep_inactive()
+    if moved or notified:
+        log.info("inactivity sweep moved %d and notified about %d ticket(s)", moved, notified)
+    return moved, notified
+
+
+@shared_task(
+    name="routing.tasks.notify_inactive",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def notify_inactive(ticket_id: int, criterion_id: int) -> int:
+    """Email the ticket's assignee (else its board's technicians) that nobody has touched it."""
+    from boards.models import Ticket
+
+    from .models import Criterion
+
+    ticket = Ticket.objects.select_related("board", "assignee").filter(pk=ticket_id).first()
+    criterion = Criterion.objects.filter(pk=criterion_id).first()
+    if ticket is None or criterion is None:
+        return 0
+    if ticket.assignee is not None and ticket.assignee.is_active and ticket.assignee.email:
+        recipients = [ticket.assignee.email]
+    else:
+        recipients = _recipients(ticket.board, None)
+    if not recipients:
+        return 0
+    subject = f"[Switchback] {ticket.number} untouched for {criterion.idle_hours} working hours: {ticket.title}"
+    body = "\n".join(
+        [
+            f"{ticket.number} {ticket.title}",
+            f"{ticket.board.name} · tier {ticket.tier}",
+            f"Why: {criterion.name} — no note, move or update for {criterion.idle_hours} working hours.",
+        ]
+    )
+    return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+
+
 def _recipients(board, actor) -> list[str]:
     """The active technicians of ``board`` with an email address, except the one who made the move."""
     return sorted(

@@ -110,6 +110,8 @@ def test_the_desk_tells_a_story(db):
     assert Criterion.objects.get(name="Tier 1 time limit").warning_lead == timedelta(minutes=6)
     # Support can hand a ticket back to whichever board escalated it.
     assert Criterion.objects.get(name="Return to sender").to_sender
+    untouched = Criterion.objects.get(name="Untouched for 3 working days")
+    assert (untouched.trigger, untouched.idle_hours, untouched.notify_only) == ("inactivity", 30, True)
     # Each ticket's moves form an unbroken chain from where it opened to where it is.
     for ticket in Ticket.objects.all():
         moves = list(ticket.moves.order_by("created_at", "pk"))
@@ -149,6 +151,9 @@ def test_make_run_leaves_the_history_to_the_worker_and_queues_it_once(db, django
     queued = []
     real_delay = tasks.load_demo_history.delay
     tasks.load_demo_history.delay = lambda days: queued.append(days)
+    # At a fixed weekday moment: two days before a Sunday afternoon hold about 25 tickets, one chunk's worth.
+    travel = time_machine.travel(NOW, tick=False)
+    travel.start()
     try:
         out = _load(history_days=2, history_in_background=True)
         assert queued == [2]
@@ -165,6 +170,7 @@ def test_make_run_leaves_the_history_to_the_worker_and_queues_it_once(db, django
         assert tasks.load_demo_history(2) == 0  # a duplicated task writes nothing
         assert _history_tickets().count() == written
     finally:
+        travel.stop()
         tasks.load_demo_history.delay = real_delay
 
 
