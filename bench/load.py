@@ -9,9 +9,9 @@ in through the login page, and drives the board the way the browser does:
 - a move is the drag's POST /tickets/<pk>/move/ (htmx headers, the card's
   version, the board revision the page last saw), and its answer updates the
   card's version and the page's revision;
-- a poll is GET /boards/triage/changes/?since=<revision>&seen=<when drawn>:
+- a poll is the poll element's own GET /boards/triage/changes/?since=…&seen=…:
   204 while nothing changed, else the cards changed since (or fresh columns
-  when they are too many).
+  when they are too many, or once a minute).
 
 Each technician moves only their own cards, so no move meets a conflict by
 construction. Two runs, each stopping by itself:
@@ -44,6 +44,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
+from html import unescape as html_unescape
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -64,7 +65,9 @@ TARGET_MOVES_PER_S = 100
 TARGET_P99_MS = 100
 
 CARD = re.compile(r'data-ticket-id="(\d+)" data-version="(\d+)" data-column-id="(\d+)"')
-POLL = re.compile(r'<div id="board-poll" data-revision="(\d+)" data-seen="(\d+)"')
+POLL = re.compile(
+    r'<div id="board-poll" data-revision="(\d+)" data-seen="(\d+)" data-drawn="(\d+)"[^>]*? hx-get="([^"]+)"'
+)
 MESSAGE_ERROR = re.compile(r'<p class="message error">([^<]*)')
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -97,6 +100,8 @@ class Browser:
         self.cookies: dict[str, str] = {}
         self.revision = "0"
         self.seen = ""  # when the page (or the last answer) was drawn: the server's ms since the epoch
+        self.drawn = ""  # when the columns were last drawn whole
+        self.poll_url = ""  # the poll's hx-get, as the last answer set it
 
     def request(self, method: str, path: str, body: str | None = None, headers: dict | None = None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -129,7 +134,8 @@ class Browser:
     def _read_revision(self, html: str) -> None:
         found = POLL.search(html)
         if found:
-            self.revision, self.seen = found.group(1), found.group(2)
+            self.revision, self.seen, self.drawn = found.group(1), found.group(2), found.group(3)
+            self.poll_url = html_unescape(found.group(4))
 
     def move(self, figures: Figures, rng: random.Random) -> None:
         pk = rng.choice(list(self.cards))
@@ -142,6 +148,7 @@ class Browser:
             "HX-Current-URL": f"http://127.0.0.1:{self.port}/boards/triage/",
             "X-Board-Revision": self.revision,
             "X-Board-Seen": self.seen,
+            "X-Board-Drawn": self.drawn,
             "X-CSRFToken": self.cookies.get("csrftoken", ""),
             "Referer": f"http://127.0.0.1:{self.port}/boards/triage/",
         }
@@ -171,11 +178,7 @@ class Browser:
     def poll(self, figures: Figures) -> None:
         started = time.perf_counter()
         try:
-            status, html, _ = self.request(
-                "GET",
-                f"/boards/triage/changes/?since={self.revision}&seen={self.seen}",
-                headers={"HX-Request": "true"},
-            )
+            status, html, _ = self.request("GET", self.poll_url, headers={"HX-Request": "true"})
         except OSError as exc:
             figures.error(f"poll: {exc}")
             return

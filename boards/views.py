@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import chain
 from urllib.parse import urlencode, urlsplit
 
@@ -69,6 +69,9 @@ log = logging.getLogger(__name__)
 
 DONE_PAGE_SIZE = 50
 HOME_PAGE_SIZE = 50
+# The live poll redraws the whole board when it brings changes and the columns
+# were last drawn whole longer ago than this (see board_changes).
+REDRAW_EVERY = timedelta(seconds=60)
 # Search pages go this deep (each asks the indexes for every match up to its end).
 SEARCH_MAX_PAGE = 20
 
@@ -115,20 +118,26 @@ def _get_board_param(slug: str) -> Board:
 _board_columns = board_columns
 
 
-def _columns_context_light(board: Board, filters: BoardFilters, now: datetime) -> dict:
+def _columns_context_light(board: Board, filters: BoardFilters, now: datetime, drawn: int | None = None) -> dict:
     """What the poll needs. ``board`` must be freshly read, after ``now``: its revision is what the page
-    shows, and ``now`` (as ``seen``) the moment from which the next answer looks for changes."""
+    shows, and ``now`` (as ``seen``) the moment from which the next answer looks for changes.
+
+    ``drawn`` is when the columns were last drawn whole (ms, as ``seen``): now, unless this
+    answer sends single cards and carries the page's on.
+    """
     query = filters.query()
     seen = int(now.timestamp() * 1000)
+    drawn = drawn or seen
     return {
         "board": board,
         "filters": filters,
         "revision": board.revision,
         "seen": seen,
+        "drawn": drawn,
         "now": now,
         "board_url": board_url(board, filters),
         "changes_url": reverse("board_changes", args=[board.slug])
-        + f"?since={board.revision}&seen={seen}"
+        + f"?since={board.revision}&seen={seen}&drawn={drawn}"
         + (f"&{query}" if query else ""),
         "poll_ms": settings.BOARD_POLL_INTERVAL_MS,
         "done_url": reverse("board_done", args=[board.slug]),
@@ -324,13 +333,15 @@ def _seen_at(value: str | None) -> datetime | None:
         return None
 
 
-def _changes_html(request: HttpRequest, board: Board, filters, changes: Changes, now: datetime) -> str:
+def _changes_html(
+    request: HttpRequest, board: Board, filters, changes: Changes, now: datetime, drawn: int | None
+) -> str:
     """The changed cards, each out of band into its column, and the poll with the new revision and
     the cards to take off the page (app.js places the cards and keeps the column counts)."""
     csrf = get_token(request)
     cards = "".join(render_card_oob(card, csrf) for card in changes.cards)
     context = {
-        **_columns_context_light(board, filters, now),
+        **_columns_context_light(board, filters, now, drawn),
         "oob": True,
         "gone": " ".join(str(pk) for pk in changes.gone),
     }
@@ -358,7 +369,8 @@ def _after_card_move(request: HttpRequest, ticket: Ticket, *, fallback_url: str)
         changes = changed_cards(request, board, screen.filters, seen, now, also=ticket.pk)
     if changes is None:
         return _after_action(request, ticket.pk, fallback_url=fallback_url)
-    html = _changes_html(request, board, screen.filters, changes, now)
+    drawn = ascii_int(request.headers.get("X-Board-Drawn"))
+    html = _changes_html(request, board, screen.filters, changes, now, drawn)
     parts = [_messages_part()]
     drawer = _drawer_part(request, ticket.pk, screen, now)
     if drawer is not None:
@@ -507,10 +519,18 @@ def board_changes(request: HttpRequest, slug: str) -> HttpResponse:
         return HttpResponse(status=204)
     board = get_object_or_404(Board, slug=slug)
     seen = _seen_at(request.GET.get("seen"))
-    changes = changed_cards(request, board, filters, seen, now) if seen is not None and not filters.q else None
+    drawn = _seen_at(request.GET.get("drawn"))
+    # Single cards while the columns were drawn whole lately: now and then the
+    # poll redraws them all, which mends anything a card-by-card answer missed
+    # (a write whose stamp came more than CHANGE_SLACK before its commit).
+    recent = drawn is not None and now - drawn < REDRAW_EVERY
+    changes = None
+    if seen is not None and recent and not filters.q:
+        changes = changed_cards(request, board, filters, seen, now)
     if changes is not None:
         # Only out-of-band parts: the cards that changed and the poll.
-        response = HttpResponse(_changes_html(request, board, filters, changes, now))
+        html = _changes_html(request, board, filters, changes, now, ascii_int(request.GET.get("drawn")))
+        response = HttpResponse(html)
         response["HX-Reswap"] = "none"
     else:
         context = _columns_context(request, board, filters, now)

@@ -409,6 +409,7 @@
     if (poll) {
       e.detail.headers["X-Board-Revision"] = poll.getAttribute("data-revision");
       e.detail.headers["X-Board-Seen"] = poll.getAttribute("data-seen");
+      e.detail.headers["X-Board-Drawn"] = poll.getAttribute("data-drawn");
     }
   });
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from boards import services as board_services
 from boards.cards import CHANGE_LIMIT, CriteriaIndex
 from boards.models import Board, Client, Ticket
+from boards.views import REDRAW_EVERY
 from routing import services
 from routing.models import Direction
 from tests.boards.html import find, find_all
@@ -135,7 +136,7 @@ def test_filters_live_in_the_url(client, desk, tier1, tier2, ticket_factory):
     # The filtered board polls with its filters, so a swap keeps them.
     body = client.get(url, {"mine": 1, "q": "mi ne"}).content.decode()
     poll = find(body, "div", id="board-poll")
-    assert re.fullmatch(r"/boards/triage/changes/\?since=\d+&seen=\d+&mine=1&q=mi\+ne", poll["hx-get"])
+    assert re.fullmatch(r"/boards/triage/changes/\?since=\d+&seen=\d+&drawn=\d+&mine=1&q=mi\+ne", poll["hx-get"])
     assert 'hx-trigger="every 3000ms" hx-target="#board-columns" hx-swap="outerHTML"' in body
 
 
@@ -287,7 +288,8 @@ def test_changes_since_the_page_was_drawn_sends_only_those_cards_and_what_left(
     url = reverse("board_changes", args=["triage"])
 
     with time_machine.travel(drawn + timedelta(seconds=3), tick=False):
-        response = client.get(url, {"since": before, "seen": int(drawn.timestamp() * 1000)}, headers=HTMX)
+        seen = int(drawn.timestamp() * 1000)
+        response = client.get(url, {"since": before, "seen": seen, "drawn": seen}, headers=HTMX)
 
     assert response.status_code == 200 and response["HX-Reswap"] == "none"
     revision = Board.objects.get(slug="triage").revision
@@ -303,7 +305,29 @@ def test_changes_since_the_page_was_drawn_sends_only_those_cards_and_what_left(
     assert poll["hx-swap-oob"] == "true" and poll["data-revision"] == str(revision)
     assert poll["data-gone"] == str(leaving.pk)
     # The next poll asks from the new revision and the moment this answer was drawn.
-    assert f"since={revision}&seen={int((drawn + timedelta(seconds=3)).timestamp() * 1000)}" in poll["hx-get"]
+    answered = int((drawn + timedelta(seconds=3)).timestamp() * 1000)
+    assert f"since={revision}&seen={answered}&drawn={seen}" in poll["hx-get"]
+
+
+def test_changes_redraw_the_whole_board_once_a_minute(client, desk, tier1, manager, ticket_factory):
+    ticket = ticket_factory(title="Moved by Morgan")
+    drawn = NOW
+    before = Board.objects.get(slug="triage").revision
+    at = drawn + REDRAW_EVERY + timedelta(seconds=1)
+    with time_machine.travel(at - timedelta(seconds=2), tick=False):
+        services.move_ticket(
+            ticket.pk, actor=manager, expected_version=1, to_column=desk.triage.columns.get(name="In progress")
+        )
+    client.force_login(tier1)
+    url = reverse("board_changes", args=["triage"])
+    seen = int((at - timedelta(seconds=3)).timestamp() * 1000)
+
+    with time_machine.travel(at, tick=False):
+        whole = client.get(url, {"since": before, "seen": seen, "drawn": int(drawn.timestamp() * 1000)}, headers=HTMX)
+        cards = client.get(url, {"since": before, "seen": seen, "drawn": seen}, headers=HTMX)
+
+    assert whole.content.decode().lstrip().startswith('<div id="board-columns"') and "HX-Reswap" not in whole
+    assert cards["HX-Reswap"] == "none" and not find(cards.content.decode(), "div", id="board-columns")
 
 
 def test_changes_too_many_to_send_one_by_one_redraw_the_columns(client, desk, tier1, ticket_factory):
