@@ -37,10 +37,11 @@ SEARCH_CARDS = 200
 # ticket's updated_at (and its Move's created_at) a moment before it commits,
 # so a change that committed just after the page was read can carry a stamp
 # from just before: look that far further back. The single-ticket door commits
-# within milliseconds of its stamp (plus its wait for the board's row lock), the
-# sweep within its batch; sending a card the browser already has again costs
-# nothing but bytes.
-CHANGE_SLACK = timedelta(milliseconds=500)
+# within milliseconds of its stamp (plus its wait for the board's row lock);
+# the sweep's batch may take longer, and what a card-by-card answer misses is
+# mended by the poll's whole redraw once a minute (views.REDRAW_EVERY). Sending
+# a card the browser already has again costs nothing but bytes.
+CHANGE_SLACK = timedelta(milliseconds=250)
 # More changed cards than this, or a page older than CHANGE_MAX_AGE (a laptop
 # that slept): redraw the whole board instead. Fifty technicians moving on one
 # board send each other about fifty cards per answer, whatever the pace.
