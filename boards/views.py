@@ -10,7 +10,9 @@ moves to ``routing.services`` (the one door), other ticket writes to
 redirect back with a message, so everything works with JavaScript off. An htmx
 request gets HTML fragments: the target's partial, plus out-of-band partials
 for the other parts of the screen one action changes (the board's columns, the
-open drawer, the messages, the dialog).
+open drawer, the messages, the dialog). A move and the live poll send only the
+cards that changed since the page was drawn, each into its column
+(``cards.changed_cards``), and the whole columns when those are too many.
 
 Who may do what: every technician may look at every board (the tabs are also
 drop targets for escalations), but only the boards they work show move and

@@ -95,11 +95,12 @@
   }
 
   function refreshColumnsNow() {
-    // Ask for the columns whatever the revision: used when a move failed
-    // after the card was already shown in its new place.
+    // Ask for the whole columns whatever the revision: used when a move
+    // failed after the card was already shown in its new place (no revision
+    // matches -1, and columns "drawn" at 0 are redrawn whole).
     var poll = document.getElementById("board-poll");
     if (!poll || !window.htmx) return;
-    var url = poll.getAttribute("hx-get").replace(/([?&])since=[^&]*/, "$1since=-1");
+    var url = poll.getAttribute("hx-get").replace(/([?&])since=[^&]*/, "$1since=-1").replace(/([?&])drawn=[^&]*/, "$1drawn=0");
     htmx.ajax("GET", url, { target: "#board-columns", swap: "outerHTML", source: poll });
   }
 
