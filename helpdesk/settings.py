@@ -311,6 +311,14 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Bounce guard (routing.services): a ticket whose board changes BOUNCE_MOVES times within
+# BOUNCE_WINDOW_HOURS, or goes A → B → A within BOUNCE_RETURN_HOURS, is flagged (0 turns a rule off);
+# with BOUNCE_HOLDS_AUTOMATIC (off unless set), the scheduler's criteria leave it alone until a person moves it.
+BOUNCE_MOVES = env_int("BOUNCE_MOVES", 3)
+BOUNCE_WINDOW_HOURS = env_int("BOUNCE_WINDOW_HOURS", 24)
+BOUNCE_RETURN_HOURS = env_int("BOUNCE_RETURN_HOURS", 2)
+BOUNCE_HOLDS_AUTOMATIC = env_bool("BOUNCE_HOLDS_AUTOMATIC", False)
+
 # How often an open board asks "has anything changed?" (milliseconds).
 BOARD_POLL_INTERVAL_MS = env_int("BOARD_POLL_INTERVAL_MS", 3000)
 

@@ -14,12 +14,13 @@ from django.contrib import admin
 from django.db import router, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from boards.models import Column
 from flow import lint
 
 from . import services
-from .models import Criterion, Move
+from .models import BounceFlag, Criterion, CriterionChange, Move
 
 
 @admin.register(Criterion)
@@ -31,6 +32,7 @@ class CriterionAdmin(admin.ModelAdmin):
     list_select_related = ["from_board", "to_board"]
     search_fields = ["name", "description"]
     ordering = ["position", "name"]
+    readonly_fields = ["edit_history"]
     fieldsets = [
         (None, {"fields": ["name", "description", "direction", "active", "position"]}),
         (
@@ -53,7 +55,28 @@ class CriterionAdmin(admin.ModelAdmin):
         ),
         ("From", {"fields": ["from_board", "from_tier"]}),
         ("To", {"fields": ["to_board", "to_tier", "to_column"]}),
+        ("History", {"fields": ["edit_history"], "classes": ["collapse"]}),
     ]
+
+    @admin.display(description="Edits")
+    def edit_history(self, criterion: Criterion) -> str:
+        """Who changed what, and when (CriterionChange, written by routing.services.save_criterion)."""
+        if criterion.pk is None:
+            return "—"
+        changes = CriterionChange.objects.filter(criterion=criterion).select_related("changed_by").order_by("-pk")
+        lines = [
+            format_html(
+                "<li>{} · {} · {}</li>",
+                f"{change.changed_at:%Y-%m-%d %H:%M}",
+                change.who,
+                ", ".join(
+                    "created" if field == "created" else f"{field}: {values[0]} → {values[1]}"
+                    for field, values in change.changes.items()
+                ),
+            )
+            for change in changes[:50]
+        ]
+        return format_html("<ul>{}</ul>", format_html_join("", "{}", ((line,) for line in lines))) if lines else "—"
 
     @admin.display(description="Trigger", ordering="trigger")
     def fires(self, criterion: Criterion) -> str:
@@ -198,3 +221,18 @@ class MoveAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Move | None = None) -> bool:
         return False
+
+
+@admin.register(BounceFlag)
+class BounceFlagAdmin(admin.ModelAdmin):
+    """The tickets passed back and forth, for managers; a person's move of the ticket clears its flag.
+
+    A manager may also flag a ticket by hand (add), e.g. to keep the scheduler off it.
+    """
+
+    list_display = ["ticket", "reason", "flagged_at"]
+    list_select_related = ["ticket"]
+    raw_id_fields = ["ticket"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return ["ticket", "reason", "flagged_at"] if obj is not None else []

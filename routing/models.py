@@ -585,3 +585,25 @@ class InactivityNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.criterion} for ticket {self.ticket_id}, idle since {self.last_activity_at:%Y-%m-%d %H:%M}"
+
+
+class BounceFlag(models.Model):
+    """A ticket passed back and forth between boards (``routing.services`` sets and clears it).
+
+    Set when a move makes the ticket's board changes reach ``BOUNCE_MOVES``
+    within ``BOUNCE_WINDOW_HOURS``, or send it back A → B → A within
+    ``BOUNCE_RETURN_HOURS`` (settings, from the environment). While
+    ``BOUNCE_HOLDS_AUTOMATIC`` is on, the scheduler's criteria (time,
+    inactivity) leave a flagged ticket alone until a person moves it, which
+    clears the flag. One row per flagged ticket: managers list them in admin.
+    """
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="bounce_flag")
+    flagged_at = models.DateTimeField()
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["-flagged_at"]
+
+    def __str__(self) -> str:
+        return f"ticket {self.ticket_id}: {self.reason}"

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Subquery, Value
@@ -37,7 +38,7 @@ from calendars.models import Calendar
 from calendars.working import NoWorkingTime, add_working_time, load_calendars, working_time_between
 
 from .batch import update_rows
-from .models import Criterion, CriterionChange, Direction, InactivityNotice, Move
+from .models import BounceFlag, Criterion, CriterionChange, Direction, InactivityNotice, Move
 
 log = logging.getLogger(__name__)
 
@@ -128,11 +129,16 @@ def deadline_for(ticket: Ticket, criterion: Criterion, calendar: Calendar | None
         return None
 
 
-def _set_deadline(ticket: Ticket, criteria: Iterable[Criterion], calendar: Calendar | None) -> None:
-    """The ticket's next deadline on its current board, counted on ``calendar`` (that board's)."""
+def _set_deadline(
+    ticket: Ticket, criteria: Iterable[Criterion], calendar: Calendar | None, *, held: bool = False
+) -> None:
+    """The ticket's next deadline on its current board, counted on ``calendar`` (that board's).
+
+    ``held``: a bounce-flagged ticket the scheduler leaves to a person (no deadline).
+    """
     criterion = None
     deadline = None
-    if ticket.clock_started_at is not None and ticket.resolved_at is None:
+    if ticket.clock_started_at is not None and ticket.resolved_at is None and not held:
         criterion = time_criterion_for(ticket.board, ticket.tier, criteria, ticket.priority)
         if criterion is not None:
             deadline = deadline_for(ticket, criterion, calendar)
@@ -161,10 +167,14 @@ def recompute_deadlines() -> int:
     calendars = load_calendars(boards)
     written = 0
     with transaction.atomic():
-        positions = Ticket.objects.open().values_list("board_id", "tier", "priority").distinct().order_by()
+        open_tickets_ = Ticket.objects.open()
+        if bounce_holds():
+            written += open_tickets_.filter(bounce_flag__isnull=False).update(deadline_at=None, deadline_criterion=None)
+            open_tickets_ = open_tickets_.filter(bounce_flag__isnull=True)
+        positions = open_tickets_.values_list("board_id", "tier", "priority").distinct().order_by()
         for board_id, tier, priority in positions:
             criterion = time_criterion_for(boards[board_id], tier, criteria, priority)
-            here = Ticket.objects.open().filter(board_id=board_id, tier=tier, priority=priority)
+            here = open_tickets_.filter(board_id=board_id, tier=tier, priority=priority)
             if criterion is None:
                 written += here.update(deadline_at=None, deadline_criterion=None)
                 continue
@@ -435,6 +445,7 @@ class MoveBatch:
         self.tickets: list[Ticket] = []
         self.moves: list[Move] = []
         self.boards: set[int] = set()
+        self.moved_from: dict[int, int] = {}  # ticket id → the board it left (or stays on)
         self._criteria: list[Criterion] | None = None
         self._calendars: Calendars | None = None
 
@@ -460,6 +471,32 @@ class MoveBatch:
         self.tickets.append(ticket)
         self.moves.append(move)
         self.boards.update((from_board_id, move.to_board_id))
+        self.moved_from[ticket.pk] = from_board_id
+
+    def _guard_bounces(self) -> None:
+        """The bounce guard for the whole batch: a person's move clears a flag, a bouncing move sets one
+        (and, while flags hold, leaves the ticket without a deadline). A few queries per batch."""
+        people = [m.ticket_id for m in self.moves if m.actor_id is not None]
+        if people:
+            BounceFlag.objects.filter(ticket__in=people).delete()
+        crossing = [m for m in self.moves if m.to_board_id != self.moved_from[m.ticket_id]]
+        if not crossing:
+            return
+        now = max(m.created_at for m in crossing)
+        earlier = _recent_board_changes((m.ticket_id for m in crossing), now)
+        flags = {}
+        for move in crossing:
+            reason = _bounce_reason(earlier.get(move.ticket_id, []), move, self.moved_from[move.ticket_id], now)
+            if reason:
+                flags[move.ticket_id] = BounceFlag(ticket_id=move.ticket_id, flagged_at=move.created_at, reason=reason)
+        if not flags:
+            return
+        BounceFlag.objects.filter(ticket__in=list(flags)).delete()
+        BounceFlag.objects.bulk_create(flags.values())
+        if bounce_holds():
+            for ticket in self.tickets:
+                if ticket.pk in flags:
+                    ticket.deadline_at, ticket.deadline_criterion = None, None
 
     def rewrite(self, ticket: Ticket) -> None:
         """Write this ticket's row too, without a move (the sweep's re-check found a new deadline)."""
@@ -467,6 +504,7 @@ class MoveBatch:
 
     def write(self, *, notify: bool = True) -> list[Move]:
         """Write the batch inside the caller's transaction; return the Moves with their pks."""
+        self._guard_bounces()
         update_rows(self.tickets, MOVED_FIELDS)
         Move.objects.bulk_create(self.moves)
         touch_boards(self.boards)
@@ -545,7 +583,9 @@ def _apply(
 
     ticket.board, ticket.column, ticket.tier = to.board, to.column, to.tier
     ticket.version += 1
-    _set_deadline(ticket, active_time_criteria() if criteria is None else criteria, calendars[to.board.pk])
+    # A batch guards its moves together when it writes them (MoveBatch.write).
+    held = False if batch is not None else _bounce_guard(ticket, move, old_board_id, actor=actor, now=now)
+    _set_deadline(ticket, active_time_criteria() if criteria is None else criteria, calendars[to.board.pk], held=held)
     if batch is not None:
         # What save() would stamp (auto_now), since update_rows does not call it.
         Ticket._meta.get_field("updated_at").pre_save(ticket, add=False)
@@ -918,9 +958,12 @@ def _sweep_batch(now: datetime, batch_size: int, stuck: set[int]) -> tuple[int, 
         # they are now. Every board's calendar, in three queries for the batch.
         criteria = active_time_criteria()
         batch.use_calendars(load_calendars(boards))
+        held = set()
+        if bounce_holds():
+            held = set(BounceFlag.objects.filter(ticket__in=due).values_list("ticket_id", flat=True))
         for ticket in due:
             stored = (ticket.deadline_at, ticket.deadline_criterion_id)
-            _set_deadline(ticket, criteria, batch.calendars[ticket.board_id])
+            _set_deadline(ticket, criteria, batch.calendars[ticket.board_id], held=ticket.pk in held)
             criterion = ticket.deadline_criterion
             if criterion is None or ticket.deadline_at > now:
                 if (ticket.deadline_at, ticket.deadline_criterion_id) != stored:
@@ -975,6 +1018,77 @@ def sweep(now: datetime | None = None, *, batch_size: int = 200, max_batches: in
     return total
 
 
+# --- Bounce guard --------------------------------------------------------------------
+
+
+def bounce_holds() -> bool:
+    """Whether the scheduler's criteria leave a bounce-flagged ticket alone (BOUNCE_HOLDS_AUTOMATIC)."""
+    return getattr(settings, "BOUNCE_HOLDS_AUTOMATIC", False)
+
+
+def _bounce_limits() -> tuple[int, timedelta, timedelta]:
+    return (
+        getattr(settings, "BOUNCE_MOVES", 3),
+        timedelta(hours=getattr(settings, "BOUNCE_WINDOW_HOURS", 24)),
+        timedelta(hours=getattr(settings, "BOUNCE_RETURN_HOURS", 2)),
+    )
+
+
+def _recent_board_changes(ticket_ids: Iterable[int], now: datetime) -> dict[int, list[Move]]:
+    """Each ticket's board changes inside the longer bounce window, latest first: one query for any number."""
+    _, window, back = _bounce_limits()
+    found: dict[int, list[Move]] = {}
+    for move in (
+        Move.objects.filter(ticket__in=list(ticket_ids), created_at__gte=now - max(window, back))
+        .filter(from_board__isnull=False)
+        .exclude(from_board=F("to_board"))
+        .select_related("to_board")
+        .order_by("-created_at", "-pk")
+    ):
+        found.setdefault(move.ticket_id, []).append(move)
+    return found
+
+
+def _bounce_reason(earlier: list[Move], move: Move, old_board_id: int, now: datetime) -> str:
+    """Why this move makes the ticket a bounce ("" if it does not), given its earlier board changes."""
+    count, window, back = _bounce_limits()
+    in_window = [m for m in earlier if m.created_at >= now - window]
+    if count and len(in_window) + 1 >= count:
+        return f"{len(in_window) + 1} board changes in {window.total_seconds() / 3600:g} h"
+    if back and earlier:
+        last = earlier[0]
+        if (
+            last.created_at >= now - back
+            and last.to_board_id == old_board_id
+            and last.from_board_id == move.to_board.pk
+        ):
+            return (
+                f"{move.to_board.name} → {last.to_board.name} → {move.to_board.name} "
+                f"within {back.total_seconds() / 3600:g} h"
+            )
+    return ""
+
+
+def _bounce_guard(ticket: Ticket, move: Move, old_board_id: int, *, actor, now: datetime) -> bool:
+    """Clear the flag on a person's move, set it on a bouncing one; return whether the scheduler must hold off.
+
+    Only moves between boards count. Two queries on such a move (the recent
+    board changes, the flag), none on a move within a board by the scheduler.
+    """
+    changed_board = move.to_board.pk != old_board_id
+    if actor is not None:
+        BounceFlag.objects.filter(ticket=ticket).delete()
+    reason = ""
+    if changed_board:
+        reason = _bounce_reason(_recent_board_changes([ticket.pk], now).get(ticket.pk, []), move, old_board_id, now)
+    if reason:
+        BounceFlag.objects.update_or_create(ticket=ticket, defaults={"flagged_at": now, "reason": reason})
+        return bounce_holds()
+    if actor is not None:
+        return False
+    return bounce_holds() and BounceFlag.objects.filter(ticket=ticket).exists()
+
+
 # --- Inactivity: tickets nobody has touched ----------------------------------------
 
 
@@ -1002,6 +1116,8 @@ def inactive_candidates(criterion: Criterion, now: datetime):
         tickets = tickets.filter(board_id=criterion.from_board_id)
     if criterion.from_tier is not None:
         tickets = tickets.filter(tier=criterion.from_tier)
+    if bounce_holds():
+        tickets = tickets.filter(bounce_flag__isnull=True)
     recent_note = Note.objects.filter(ticket=OuterRef("pk"), created_at__gt=since)
     last_note = Note.objects.filter(ticket=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]
     return tickets.exclude(Exists(recent_note)).annotate(last_note_at=Subquery(last_note)).order_by("pk")

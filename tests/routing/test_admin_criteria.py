@@ -10,7 +10,7 @@ from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from routing import services
-from routing.models import Criterion, Direction
+from routing.models import Criterion, CriterionChange, Direction
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CHANGELIST = reverse("admin:routing_criterion_changelist")
@@ -229,3 +229,34 @@ def test_adding_a_time_criterion_in_admin_sets_deadlines(manager_client, ticket_
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.deadline_at == NOW + timedelta(minutes=60)
+
+
+def test_an_admin_edit_goes_through_the_services_and_lands_in_the_history(manager_client, manager, desk):
+    limit = desk.criteria["Tier 1 time limit"]
+    response = manager_client.post(_change_url(limit), _form(limit, time_limit_minutes=45))
+    assert response.status_code == 302
+
+    change = CriterionChange.objects.get(criterion=limit)
+    assert change.changed_by == manager and change.changes == {"time_limit_minutes": [30, 45]}
+    page = manager_client.get(_change_url(limit)).content.decode()
+    assert "time_limit_minutes: 30 → 45" in page and "Morgan Manager" in page
+
+
+def test_a_calendar_board_gets_the_same_deadline_from_admin_as_from_the_shell(manager_client, ticket_factory, desk):
+    from calendars.seed import seed_calendars
+
+    seed_calendars({"triage": desk.triage})
+    friday_evening = datetime(2026, 3, 6, 17, 50, tzinfo=UTC)
+    with time_machine.travel(friday_evening, tick=False):
+        ticket = ticket_factory()
+    limit = desk.criteria["Tier 1 time limit"]
+    manager_client.post(_change_url(limit), _form(limit, time_limit_minutes=45))
+    ticket.refresh_from_db()
+    # Ten minutes on Friday, 35 on Monday from 08:00.
+    assert ticket.deadline_at == datetime(2026, 3, 9, 8, 35, tzinfo=UTC)
+
+    limit.refresh_from_db()
+    limit.time_limit_minutes = 60
+    services.save_criterion(limit, actor=None)  # the shell (and any API) call the same service
+    ticket.refresh_from_db()
+    assert ticket.deadline_at == datetime(2026, 3, 9, 8, 50, tzinfo=UTC)
