@@ -207,6 +207,22 @@ def _recompute_in_working_time(tickets, criterion: Criterion, calendar: Calendar
     return written + update_rows(pending, ["deadline_at", "deadline_criterion"])
 
 
+def refresh_deadline(ticket: Ticket | int, *, now: datetime | None = None) -> Ticket:
+    """Recompute one ticket's deadline after a write that changes its clock's inputs but is not a move.
+
+    Its priority, above all: a P1 may have a limit of its own. Under the
+    ticket's row lock, with the same ``_set_deadline`` as a move; the board
+    is bumped so open copies redraw the card. Returns the locked ticket.
+    """
+    with transaction.atomic():
+        locked = _lock(getattr(ticket, "pk", ticket))
+        held = bounce_holds() and BounceFlag.objects.filter(ticket=locked).exists()
+        _set_deadline(locked, active_time_criteria(), load_calendars([locked.board_id])[locked.board_id], held=held)
+        locked.save(update_fields=["deadline_at", "deadline_criterion"])
+        touch_boards([locked.board_id])
+    return locked
+
+
 def touch_boards(board_ids: Iterable[int]) -> None:
     """Tell open copies of these boards that something on them changed: one statement."""
     ids = sorted(set(board_ids))

@@ -96,3 +96,13 @@ def test_a_priority_limit_must_outlast_the_warning_and_belongs_to_time_criteria(
     manual.p1_limit_minutes = 10
     with pytest.raises(ValidationError, match="Only a time criterion has limits per priority"):
         manual.full_clean()
+
+
+def test_raising_a_tickets_priority_gives_it_the_p1_limit(desk, tier1_limit):
+    ticket = make_ticket(board=desk.triage, priority=Ticket.Priority.P3, now=NOW)
+    assert ticket.deadline_at == minutes(30)
+    Ticket.objects.filter(pk=ticket.pk).update(priority=Ticket.Priority.P1)  # e.g. saved in admin
+    services.refresh_deadline(ticket)
+    ticket.refresh_from_db()
+    assert ticket.deadline_at == minutes(10)
+    assert services.sweep(minutes(10)) == 1
