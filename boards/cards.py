@@ -15,8 +15,9 @@ from itertools import chain
 
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
+from calendars.working import load_calendar, pause_label
 from routing.models import Criterion, Direction, Move
 
 from . import permissions
@@ -116,6 +117,11 @@ class ColumnView:
         return bool(limit) and len(self.cards) > (limit or 0)
 
 
+def paused_badge(label: str) -> str:
+    """A running clock outside working hours: no data-deadline, so app.js leaves the words alone."""
+    return format_html('<span class="countdown paused" title="Outside working hours">‖ {}</span>', label)
+
+
 class CriteriaIndex:
     """Active criteria read once per page: which manual directions a card offers, time limits.
 
@@ -153,6 +159,9 @@ class CardMaker:
             )
         )
         self.criteria = CriteriaIndex()
+        # Outside the board's working hours its clocks stand still: running clocks show
+        # "paused · outside hours, resumes Mon 08:00" instead of a countdown (calendars.working).
+        self.paused = pause_label(load_calendar(board), now)
         # The <option>s of a card's column select, once per column rather than per card.
         self.options = {
             current.pk: format_html_join(
@@ -187,7 +196,9 @@ class CardMaker:
             client=row["client__name"] or "",
             assignee=assignee,
             done=not is_open,
-            countdown=countdown_badge(
+            countdown=paused_badge(self.paused)
+            if self.paused and is_open and row["deadline_at"] is not None
+            else countdown_badge(
                 self.now,
                 self.criteria.limits.get(row["deadline_criterion_id"]),
                 deadline_at=row["deadline_at"],
