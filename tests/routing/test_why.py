@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from django.urls import reverse
+
 from boards.models import Skill, Ticket
 from boards.services import update_ticket
 from routing import services
@@ -68,3 +70,13 @@ def test_save_criterion_recomputes_deadlines_as_admin_does(desk, manager):
     services.save_criterion(limit, actor=manager)
     ticket.refresh_from_db()
     assert ticket.deadline_at == minutes(50)
+
+
+def test_the_drawer_timeline_says_why(client, desk, tier1, manager):
+    limit = desk.criteria["Tier 1 time limit"]
+    ticket = make_ticket(board=desk.triage, now=NOW)
+    services.sweep(minutes(30))
+    client.force_login(manager)
+    body = client.get(reverse("ticket", args=[ticket.pk])).content.decode()
+    assert "Why: Tier 1 time limit (time, 30 min) saw 30 active minutes, P3" in body
+    assert limit.name in body
