@@ -10,6 +10,9 @@ first, then a count of the rest with a link to the Flow page.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
 from django.contrib import admin
 from django.db import router, transaction
 from django.db.models import QuerySet
@@ -21,6 +24,17 @@ from flow import lint
 
 from . import services
 from .models import BounceFlag, Criterion, CriterionChange, Move
+
+
+@dataclass
+class _Changes:
+    """What one admin view changed: whether deadlines need recomputing, and what to lint."""
+
+    happened: bool = False
+    about: set[str] = field(default_factory=set)
+
+
+_CHANGES: ContextVar[_Changes | None] = ContextVar("criteria_admin_changes", default=None)
 
 
 @admin.register(Criterion)
@@ -102,24 +116,32 @@ class CriterionAdmin(admin.ModelAdmin):
 
     # Deadlines are recomputed once, at the end of any view that changed a
     # criterion, and the map is linted then too, after Django's own "saved"
-    # message. The flags live on the request: one admin instance serves all.
+    # message. One admin instance serves every request, so what a view changed
+    # lives in a context variable set for the length of that view.
     def _criteria_changed(self, request: HttpRequest, *criteria: Criterion) -> None:
-        request._switchback_criteria_changed = True
+        changes = _CHANGES.get()
+        if changes is None:  # a save outside the admin's views: recompute at once
+            services.recompute_deadlines()
+            return
+        changes.happened = True
         # What the change touched: the criteria, and the boards they lead from and to.
         for criterion in criteria:
-            request._switchback_lint_about |= {
+            changes.about |= {
                 f"criterion:{criterion.pk}",
                 *(f"board:{pk}" for pk in (criterion.from_board_id, criterion.to_board_id) if pk),
             }
 
     def _recompute_after(self, view, request: HttpRequest, *args, **kwargs):
-        with transaction.atomic(using=router.db_for_write(self.model)):
-            request._switchback_criteria_changed = False
-            request._switchback_lint_about = set()
-            response = view(request, *args, **kwargs)
-            if request._switchback_criteria_changed:
-                services.recompute_deadlines()
-                lint.admin_messages(request, about=request._switchback_lint_about)
+        changes = _Changes()
+        token = _CHANGES.set(changes)
+        try:
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                response = view(request, *args, **kwargs)
+                if changes.happened:
+                    services.recompute_deadlines()
+                    lint.admin_messages(request, about=changes.about)
+        finally:
+            _CHANGES.reset(token)
         return response
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

@@ -1009,10 +1009,6 @@ def _sweep_batch(now: datetime, batch_size: int, stuck: set[int]) -> tuple[int, 
     return len(due), len(batch.moves)
 
 
-def due_count(now: datetime | None = None) -> int:
-    return Ticket.objects.due(now or timezone.now()).count()
-
-
 def sweep(now: datetime | None = None, *, batch_size: int = 200, max_batches: int = 1000) -> int:
     """Sweep until nothing is due. Returns the number of tickets moved.
 
