@@ -575,6 +575,9 @@ class TicketAdmin(admin.ModelAdmin):
         fields = [name for name in form.changed_data if name in editable]
         if fields:
             obj.save(update_fields=[*fields, "updated_at"])
+        if "priority" in fields and obj.is_open:
+            # A time criterion may have a limit per priority: the clock's deadline follows.
+            services.refresh_deadline(obj)
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)

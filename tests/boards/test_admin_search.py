@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -10,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from boards.models import Client, Ticket
+from tests.factories import make_ticket
 
 URL = reverse("admin:boards_ticket_changelist")
 
@@ -64,3 +66,23 @@ def test_the_list_shows_newest_first_without_a_full_count_or_a_date_drill_down(m
     assert "Any date" in response.text  # the created filter replaces it
     filtered = manager_client.get(URL, {"q": "printer"})
     assert "total" not in filtered.text.split('id="changelist"')[1].split("</form>")[0].lower()
+
+
+def test_a_manager_raising_the_priority_in_admin_gives_the_ticket_that_prioritys_limit(manager_client, desk, tier1):
+    limit = desk.criteria["Tier 1 time limit"]
+    limit.p1_limit_minutes = 10
+    limit.save()
+    ticket = make_ticket(board=desk.triage, title="Printer offline", priority=3, actor=tier1)
+    assert ticket.deadline_at - ticket.clock_started_at == timedelta(minutes=30)
+
+    url = reverse("admin:boards_ticket_change", args=[ticket.pk])
+    form = manager_client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update({"priority": 1, "required_skills": [], "notes-TOTAL_FORMS": 0, "notes-INITIAL_FORMS": 0})
+    data.update({"moves-TOTAL_FORMS": 0, "moves-INITIAL_FORMS": 0})
+    response = manager_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+
+    ticket.refresh_from_db()
+    assert ticket.priority == 1
+    assert ticket.deadline_at - ticket.clock_started_at == timedelta(minutes=10)
