@@ -24,7 +24,7 @@ from . import permissions
 from .forms import BoardFilters
 from .models import Board, Column, Ticket, Watch, person_name
 from .screen import url_pattern
-from .templatetags.board_tags import countdown_badge
+from .templatetags.board_tags import countdown_badge, warning_lead
 
 # The done column shows tickets closed in the last week, at most DONE_LIMIT of
 # them, so the board page stays small however long the desk has been running.
@@ -131,7 +131,7 @@ class CriteriaIndex:
 
     def __init__(self) -> None:
         criteria = list(Criterion.objects.active().select_related("to_board"))
-        self.limits = {c.pk: c.time_limit_minutes for c in criteria if c.trigger == Criterion.Trigger.TIME}
+        self.time_criteria = {c.pk: c for c in criteria if c.trigger == Criterion.Trigger.TIME}
         self.manual = [c for c in criteria if c.offered_by_hand]
         self._directions: dict[tuple[int, int], frozenset[str]] = {}
 
@@ -200,7 +200,7 @@ class CardMaker:
             if self.paused and is_open and row["deadline_at"] is not None
             else countdown_badge(
                 self.now,
-                self.criteria.limits.get(row["deadline_criterion_id"]),
+                warning_lead(self.criteria.time_criteria.get(row["deadline_criterion_id"]), row["priority"]),
                 deadline_at=row["deadline_at"],
                 clock_started_at=row["clock_started_at"],
                 resolved_at=row["resolved_at"],

@@ -171,13 +171,11 @@ def _drawer_context(
     request: HttpRequest, ticket: Ticket, now: datetime, back_url: str, next_url: str | None = None
 ) -> dict:
     can_work = permissions.can_work(request.user, ticket.board_id)
-    limit = ticket.deadline_criterion.time_limit_minutes if ticket.deadline_criterion_id else None
     required = list(ticket.required_skills.all())
     context = {
         "ticket": ticket,
         "can_work": can_work,
         "now": now,
-        "limit_minutes": limit,
         "timeline": _timeline(ticket),
         "back_url": back_url,
         "next_url": next_url or back_url,

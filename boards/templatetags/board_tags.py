@@ -18,10 +18,11 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
 from boards.models import Ticket, display_name
+from routing.models import Criterion
 
 register = template.Library()
 
-# The last fifth of a time limit is the warning stretch.
+# With no warning set on its criterion, the last fifth of a time limit is the warning stretch.
 WARNING_FRACTION = 0.2
 
 CLOCK_ICONS = {"ok": "◷", "warning": "⚠", "overdue": "✖"}
@@ -52,24 +53,34 @@ def format_span(seconds: float) -> str:
     return f"{minutes} min"
 
 
-def warning_from(deadline: datetime, limit_minutes: int) -> datetime:
-    """When a countdown turns to "warning": the last fifth of the limit (handed to app.js as data-warn-from)."""
-    return deadline - timedelta(seconds=WARNING_FRACTION * limit_minutes * 60)
+def warning_lead(criterion: Criterion | None, priority: int) -> timedelta | None:
+    """How long before the deadline the card turns to "warning" for a ticket of this priority.
+
+    The criterion's own warning when a manager set one (the bell's moment,
+    ``Criterion.warning_lead_for``), else the last fifth of the priority's limit.
+    """
+    if criterion is None:
+        return None
+    lead = criterion.warning_lead_for(priority)
+    if lead is not None:
+        return lead
+    limit = criterion.limit_for(priority)
+    return timedelta(seconds=WARNING_FRACTION * limit * 60) if limit else None
 
 
-def clock_state(deadline: datetime, now: datetime, limit_minutes: int | None) -> tuple[str, str]:
-    """(state, text) for a deadline: ok, warning (last 20% of the limit) or overdue."""
+def clock_state(deadline: datetime, now: datetime, lead: timedelta | None) -> tuple[str, str]:
+    """(state, text) for a deadline: ok, warning (within ``lead`` of it) or overdue."""
     remaining = (deadline - now).total_seconds()
     if remaining <= 0:
         return "overdue", f"Overdue by {format_span(remaining)}"
-    if limit_minutes and remaining <= WARNING_FRACTION * limit_minutes * 60:
+    if lead and remaining <= lead.total_seconds():
         return "warning", f"{format_span(remaining)} left"
     return "ok", f"{format_span(remaining)} left"
 
 
 def countdown_badge(
     now: datetime,
-    limit_minutes: int | None,
+    lead: timedelta | None,
     *,
     deadline_at: datetime | None,
     clock_started_at: datetime | None,
@@ -83,11 +94,11 @@ def countdown_badge(
             return mark_safe('<span class="countdown paused" title="Clock paused while waiting">‖ Paused</span>')
         # A running clock with no time criterion here: nothing to count down, so nothing to show.
         return ""
-    state, text = clock_state(deadline_at, now, limit_minutes)
+    state, text = clock_state(deadline_at, now, lead)
     # A plain format string, not format_html: every piece is ours (a state
     # name, ISO timestamps, words from format_span), no text anyone typed, and
     # a move's answer draws this for every changed card.
-    warn_from = f' data-warn-from="{warning_from(deadline_at, limit_minutes).isoformat()}"' if limit_minutes else ""
+    warn_from = f' data-warn-from="{(deadline_at - lead).isoformat()}"' if lead else ""
     return mark_safe(
         f'<span class="countdown {state}" data-deadline="{deadline_at.isoformat()}"{warn_from} '
         f'title="Next deadline: {timezone.localtime(deadline_at).strftime("%b %d, %H:%M")}">'
@@ -109,10 +120,11 @@ def priority_badge(value: int, long: bool = False) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def countdown(context, ticket: Ticket, limit_minutes: int | None = None) -> str:
+def countdown(context, ticket: Ticket, criterion: Criterion | None = None) -> str:
+    """``{% countdown ticket ticket.deadline_criterion %}``: the ticket's clock, warning as its criterion says."""
     return countdown_badge(
         context["now"],
-        limit_minutes,
+        warning_lead(criterion, ticket.priority),
         deadline_at=ticket.deadline_at,
         clock_started_at=ticket.clock_started_at,
         resolved_at=ticket.resolved_at,

@@ -57,7 +57,7 @@
       var deadline = Date.parse(el.getAttribute("data-deadline"));
       if (isNaN(deadline)) continue;
       var remaining = (deadline - now) / 1000;
-      // The server says when the warning stretch begins (board_tags.warning_from).
+      // The server says when the warning stretch begins (board_tags.warning_lead).
       var warnFrom = Date.parse(el.getAttribute("data-warn-from") || "");
       var state = remaining <= 0 ? "overdue" : !isNaN(warnFrom) && now >= warnFrom ? "warning" : "ok";
       var text = ICONS[state] + " " + (state === "overdue" ? "Overdue by " + formatSpan(remaining) : formatSpan(remaining) + " left");
