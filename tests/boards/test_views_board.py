@@ -383,3 +383,19 @@ def test_card_buttons_agree_with_manual_criteria(desk, tier):
         ticket = Ticket(board=board, tier=tier)
         expected = {d for d in Direction.values if services.manual_criteria(ticket, d)}
         assert set(index.directions(board, tier)) == expected, (board.slug, tier)
+
+
+def test_the_board_names_each_prioritys_own_limit_and_never_an_empty_one(client, desk, tier1):
+    limit = desk.criteria["Tier 1 time limit"]
+    limit.p1_limit_minutes = 10
+    services.save_criterion(limit, actor=None)
+    client.force_login(tier1)
+    [line] = find_all(client.get(reverse("board", args=["triage"])).text, "p", class_="time-limit")
+    assert "after 30 min; P1 10 min (active time)." in line["_text"]
+
+    # Limits for some priorities only: the others have none, and the line never says "None".
+    limit.time_limit_minutes, limit.p2_limit_minutes = None, 20
+    services.save_criterion(limit, actor=None)
+    [line] = find_all(client.get(reverse("board", args=["triage"])).text, "p", class_="time-limit")
+    assert "after P1 10 min, P2 20 min only (active time)." in line["_text"]
+    assert "None" not in line["_text"]
