@@ -223,13 +223,24 @@ class UnreadableMessage(InboundMessage):
 
 
 class RequesterNote(models.Model):
-    """Marks a customer-visible note as written by the requester (by mail or on the status page)."""
+    """Marks a customer-visible note as written by the requester (by mail or on the status page), and who wrote it.
+
+    The note has no author (a requester is not a user): the timelines name the
+    person from here (``display_name``), as they signed at the time.
+    """
 
     note = models.OneToOneField(Note, on_delete=models.CASCADE, primary_key=True, related_name="requester_mark")
     via = models.CharField(max_length=10, choices=RequesterTicket.Channel.choices)
+    name = models.CharField(max_length=200, blank=True, help_text="The name they gave, if any.")
+    email = models.EmailField(blank=True, help_text="The address they wrote from, in lower case.")
 
     def __str__(self) -> str:
         return f"Requester note {self.note_id}"
+
+    @property
+    def display_name(self) -> str:
+        """The requester's name, else their address."""
+        return self.name or self.email or "the requester"
 
 
 class Attachment(models.Model):
