@@ -368,3 +368,15 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"Note on {self.ticket.number} by {self.author}"
+
+    @property
+    def requester(self):
+        """The mark of a note a requester wrote (requesters.RequesterNote: who, and how), else None."""
+        return getattr(self, "requester_mark", None)
+
+    @property
+    def author_name(self) -> str:
+        """Who wrote it, as the timeline names them: the technician, else the requester, else "someone"."""
+        if self.author is not None:
+            return display_name(self.author)
+        return self.requester.display_name if self.requester else "someone"

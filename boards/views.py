@@ -203,7 +203,7 @@ def _timeline(ticket: Ticket) -> list[Move | Note]:
     moves = list(
         ticket.moves.select_related("actor", "criterion", "from_board", "to_board", "from_column", "to_column")
     )
-    notes = list(ticket.notes.select_related("author"))
+    notes = list(ticket.notes.select_related("author", "requester_mark"))
     for move in moves:
         move.kind = "move"
     for note in notes:
