@@ -1,7 +1,9 @@
 """What requesters do to the desk: open a ticket, reply, mark it solved; and the mail that answers them.
 
-Tickets are opened through ``routing.services.open_ticket`` and resolved or
-reopened through ``move_ticket``; notes go through ``boards.services.add_note``.
+Tickets are opened through ``routing.services.open_ticket``; resolved,
+reopened or brought back from waiting through ``move_ticket``; notes go through
+``boards.services.add_note``. Every way a requester answers (a threaded email,
+a held message let in, the status page) goes through ``add_reply``.
 
 **One message, one transaction.** ``receive_message`` writes the
 InboundMessage row first, then the ticket or note, then the acknowledgement in
@@ -35,6 +37,7 @@ from django.utils.text import Truncator
 
 from boards.models import Board, Client, Column, Note, Ticket
 from boards.services import add_note
+from routing.models import Move
 from routing.services import move_ticket, open_ticket
 
 from . import parsing
@@ -222,6 +225,35 @@ def open_request(
     return ticket
 
 
+@dataclass
+class Reply:
+    """What a requester's reply did: the note it became, and the move it caused (None: the ticket stayed)."""
+
+    note: Note
+    move: Move | None = None
+
+    @property
+    def reopened(self) -> bool:
+        return self.move is not None and self.move.from_column.is_done
+
+
+def _after_reply(ticket: Ticket) -> tuple[Column | None, str]:
+    """Where a requester's reply sends the ticket, and what the Move says about it; (None, "") when it stays.
+
+    A resolved ticket reopens into its board's entry column. A ticket in a
+    ``waiting`` column (the desk waits on the customer, its clock paused) goes
+    back to work: the board's first active column, else its entry column.
+    A ticket being worked on stays where it is.
+    """
+    column = ticket.column
+    if not ticket.is_open:
+        return ticket.board.entry_column(), "Reopened"
+    if column.category == Column.Category.WAITING:
+        back = ticket.board.first_column(Column.Category.ACTIVE) or ticket.board.entry_column()
+        return back, f"Back from “{column.name}”"
+    return None, ""
+
+
 def add_reply(
     ticket: Ticket,
     *,
@@ -231,8 +263,18 @@ def add_reply(
     sender_name: str = "",
     attachments: Iterable[parsing.Part] = (),
     now: datetime,
-) -> Note:
-    """The requester's words become a customer-visible note; a resolved ticket reopens through the one door."""
+) -> Reply:
+    """The requester's words reach the ticket: every way a requester answers (mail, status page) comes here.
+
+    1. Lock the ticket; keep the attachments within the limit.
+    2. Write a customer-visible note, marked as theirs with who wrote it
+       (``RequesterNote``), and never mailed back to them.
+    3. A resolved ticket, or one waiting on the customer, moves back to work
+       through the one door (``_after_reply``), the Move saying why; its
+       assignee (else the board's technicians) is emailed after the commit.
+    """
+    sender = sender.lower()
+    sender_name = " ".join(sender_name.split())[:200]
     who = formataddr((sender_name, sender)) if sender_name else sender
     where = "by email" if via == Channel.EMAIL else "on the status page"
     with transaction.atomic():
@@ -241,17 +283,25 @@ def add_reply(
         body = "\n\n".join([f"{who} wrote {where}:", text.strip() or "(no text)", *left_out])
         with requester_speaking():
             note = add_note(locked, author=None, body=body, internal=False, now=now)
-        RequesterNote.objects.create(note=note, via=via)
-        if not locked.is_open:
-            move_ticket(
+        RequesterNote.objects.create(note=note, via=via, name=sender_name, email=sender)
+        reply = Reply(note)
+        to_column, why = _after_reply(locked)
+        if to_column is not None:
+            reply.move = move_ticket(
                 locked.pk,
                 actor=None,
                 expected_version=None,
-                to_column=locked.board.entry_column(),
-                note=f"Reopened: the requester replied {where}.",
+                to_column=to_column,
+                note=f"{why}: the requester replied {where}.",
                 now=now,
             )
-    return note
+        if reply.move is not None:
+            from .tasks import notify_reply
+
+            move_id = reply.move.pk
+            # Robust, as the move's own notice: a broker that is down loses an email, never the reply.
+            transaction.on_commit(lambda: notify_reply.delay(move_id, note.pk), robust=True)
+    return reply
 
 
 def requester_words(note: Note) -> str:
@@ -389,7 +439,7 @@ def _deliver(mailbox: Mailbox, parsed: parsing.Parsed, record: InboundMessage, n
             sender_name=parsed.sender_name,
             attachments=parsed.attachments,
             now=now,
-        )
+        ).note
         record.outcome = Outcome.REPLY
     else:
         ticket = open_request(

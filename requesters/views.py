@@ -108,16 +108,20 @@ class Event:
     text: str
 
 
-def public_timeline(ticket: Ticket) -> list[Event]:
+def public_timeline(ticket: Ticket, link: RequesterTicket) -> list[Event]:
     """What the requester may see, oldest first: the request, customer-visible notes, resolutions.
 
-    Internal notes and the desk's own moves between boards are never part of it.
+    Internal notes and the desk's own moves between boards are never part of it. A note
+    written from the link's address is "You"; one from someone else on the requester's
+    side (a colleague answering the thread) names them.
     """
     events = [Event(ticket.created_at, "opened", "You", ticket.description)]
     notes = Note.objects.filter(ticket=ticket, internal=False).select_related("author", "requester_mark")
     for note in notes:
         if hasattr(note, "requester_mark"):
-            events.append(Event(note.created_at, "yours", "You", services.requester_words(note)))
+            mark = note.requester_mark
+            who = "You" if mark.email in ("", link.email) else mark.display_name
+            events.append(Event(note.created_at, "yours", who, services.requester_words(note)))
         else:
             name = (note.author.first_name or note.author.username) if note.author else "The service desk"
             events.append(Event(note.created_at, "note", name, note.body))
@@ -136,7 +140,7 @@ def _status_page(request: HttpRequest, link: RequesterTicket, token: str, form=N
     context = {
         "ticket": ticket,
         "token": token,
-        "timeline": public_timeline(ticket),
+        "timeline": public_timeline(ticket, link),
         "form": form or ReplyForm(),
     }
     return render(request, "requesters/status.html", context, status=status)
@@ -174,10 +178,19 @@ def status_reply(request: HttpRequest, link: RequesterTicket, token: str) -> Htt
     form = ReplyForm(request.POST)
     if not form.is_valid():
         return _status_page(request, link, token, form=form, status=400)
-    ticket = Ticket.objects.get(pk=link.ticket_id)
-    reopened = not ticket.is_open
-    services.add_reply(ticket, text=form.cleaned_data["body"], via=Channel.FORM, sender=link.email, now=timezone.now())
-    messages.success(request, "Your reply was added." + (" The request is open again." if reopened else ""))
+    ticket = link.ticket
+    # The link's holder is the requester: named as the ticket names them, unless the desk has since
+    # given the ticket another requester address.
+    name = ticket.requester_name if ticket.requester_email.lower() == link.email else ""
+    reply = services.add_reply(
+        ticket,
+        text=form.cleaned_data["body"],
+        via=Channel.FORM,
+        sender=link.email,
+        sender_name=name,
+        now=timezone.now(),
+    )
+    messages.success(request, "Your reply was added." + (" The request is open again." if reply.reopened else ""))
     return redirect("request_status", token=token)
 
 

@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from boards.models import Client, Note, Ticket
-from boards.services import add_note, resolve_ticket
+from boards.services import add_note, resolve_ticket, update_ticket
 from requesters import imap, services
 from requesters.models import (
     Attachment,
@@ -26,6 +26,7 @@ from requesters.models import (
     UnreadableMessage,
 )
 from routing.models import Move
+from routing.services import move_ticket
 from tests.requesters.conftest import email
 
 
@@ -146,6 +147,80 @@ def test_a_reply_to_a_resolved_ticket_reopens_it_through_the_move_service(
     reopen = Move.objects.filter(ticket=ticket).order_by("-pk").first()
     assert (reopen.actor, reopen.note) == (None, "Reopened: the requester replied by email.")
     assert reopen.from_column.is_done
+
+
+def _waiting_on_the_customer(ticket, tech):
+    """Tess takes the ticket and asks the customer something: it waits in "Waiting on customer"."""
+    update_ticket(ticket, actor=tech, expected_version=None, assignee=tech)
+    waiting = ticket.board.columns.get(name="Waiting on customer")
+    move_ticket(ticket.pk, actor=tech, expected_version=None, to_column=waiting)
+    return waiting
+
+
+def test_a_reply_to_a_ticket_waiting_on_the_customer_brings_it_back_to_work_and_tells_its_assignee(
+    mailbox, inbox, smtp, tier1, django_capture_on_commit_callbacks
+):
+    inbox.deliver(email(message_id="<first@northwind.example>"))
+    poll(mailbox, django_capture_on_commit_callbacks)
+    ticket = Ticket.objects.get()
+    waiting = _waiting_on_the_customer(ticket, tier1)
+
+    inbox.deliver(email(body="Here is the log you asked for.", headers={"In-Reply-To": "<first@northwind.example>"}))
+    assert poll(mailbox, django_capture_on_commit_callbacks).counts == {"reply": 1}
+
+    ticket.refresh_from_db()
+    assert ticket.column.name == "In progress"
+    assert ticket.clock_started_at is not None  # its clock runs again
+    back = Move.objects.filter(ticket=ticket).order_by("-pk").first()
+    assert (back.from_column, back.to_column, back.actor, back.note) == (
+        waiting,
+        ticket.column,
+        None,
+        "Back from “Waiting on customer”: the requester replied by email.",
+    )
+    [notice] = smtp.to("tess@example.com")
+    assert notice["Subject"] == (
+        f"[Switchback] #{ticket.pk} back from Waiting on customer, Pat Requester replied: Can't log in"
+    )
+    body = notice.get_content()
+    assert "Here is the log you asked for." in body
+    assert f"/tickets/{ticket.pk}/" in body
+
+
+def test_a_reply_to_a_ticket_being_worked_on_leaves_it_where_it_is(
+    mailbox, inbox, smtp, tier1, django_capture_on_commit_callbacks
+):
+    inbox.deliver(email(message_id="<first@northwind.example>"))
+    poll(mailbox, django_capture_on_commit_callbacks)
+    ticket = Ticket.objects.get()
+    update_ticket(ticket, actor=tier1, expected_version=None, assignee=tier1)
+    move_ticket(ticket.pk, actor=tier1, expected_version=None, to_column=ticket.board.columns.get(name="In progress"))
+    moves = Move.objects.filter(ticket=ticket).count()
+
+    inbox.deliver(email(body="Any news?", headers={"In-Reply-To": "<first@northwind.example>"}))
+    assert poll(mailbox, django_capture_on_commit_callbacks).counts == {"reply": 1}
+
+    ticket.refresh_from_db()
+    assert ticket.column.name == "In progress"
+    assert Move.objects.filter(ticket=ticket).count() == moves
+    assert smtp.to("tess@example.com") == []
+    assert ticket.notes.get().requester.display_name == "Pat Requester"
+
+
+def test_a_reply_that_reopens_an_unassigned_ticket_tells_the_boards_technicians(
+    mailbox, inbox, smtp, tier1, django_capture_on_commit_callbacks
+):
+    inbox.deliver(email(message_id="<first@northwind.example>"))
+    poll(mailbox, django_capture_on_commit_callbacks)
+    ticket = Ticket.objects.get()
+    resolve_ticket(ticket, actor=tier1, expected_version=None)
+
+    inbox.deliver(email(body="It broke again.", headers={"In-Reply-To": "<first@northwind.example>"}))
+    poll(mailbox, django_capture_on_commit_callbacks)
+
+    [notice] = smtp.to("tess@example.com")
+    assert notice["Subject"] == f"[Switchback] #{ticket.pk} reopened, Pat Requester replied: Can't log in"
+    assert "It broke again." in notice.get_content()
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from boards.models import Note, Ticket
-from boards.services import add_note, resolve_ticket
+from boards.services import add_note, resolve_ticket, update_ticket
 from requesters import services
 from requesters.models import Attachment, RequesterNote, RequesterTicket
 from requesters.parsing import Part
 from routing.models import Move
+from routing.services import move_ticket
+from tests.boards.html import find_all
 from tests.factories import PASSWORD
 
 
@@ -86,6 +88,80 @@ def test_a_reply_to_a_resolved_ticket_reopens_it(client, request_ticket, link, t
     last = Move.objects.filter(ticket=request_ticket).order_by("-pk").first()
     assert last.note == "Reopened: the requester replied on the status page."
     assert last.from_column.is_done
+
+
+def test_a_reply_on_the_status_page_brings_a_ticket_waiting_on_the_customer_back_to_work(
+    client, request_ticket, link, tier1, django_capture_on_commit_callbacks
+):
+    update_ticket(request_ticket, actor=tier1, expected_version=None, assignee=tier1)
+    waiting = request_ticket.board.columns.get(name="Waiting on customer")
+    move_ticket(request_ticket.pk, actor=tier1, expected_version=None, to_column=waiting)
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("request_reply", args=[services.status_token(link)]), {"body": "Tried it: still drops."}
+        )
+
+    request_ticket.refresh_from_db()
+    assert request_ticket.column.name == "In progress"
+    back = Move.objects.filter(ticket=request_ticket).order_by("-pk").first()
+    assert (back.from_column, back.to_column, back.actor, back.note) == (
+        waiting,
+        request_ticket.column,
+        None,
+        "Back from “Waiting on customer”: the requester replied on the status page.",
+    )
+    [notice] = mail.outbox
+    assert notice.to == ["tess@example.com"]
+    assert notice.subject == (
+        f"[Switchback] #{request_ticket.pk} back from Waiting on customer, Pat Requester replied: VPN drops every hour"
+    )
+    assert "Tried it: still drops." in notice.body
+    page = client.get(response.url).content.decode()
+    assert "Your reply was added." in page
+    assert "open again" not in page  # it never was closed
+
+
+def test_a_reply_on_the_status_page_to_a_ticket_being_worked_on_does_not_move_it(
+    client, request_ticket, link, tier1, django_capture_on_commit_callbacks
+):
+    update_ticket(request_ticket, actor=tier1, expected_version=None, assignee=tier1)
+    move_ticket(
+        request_ticket.pk,
+        actor=tier1,
+        expected_version=None,
+        to_column=request_ticket.board.columns.get(name="In progress"),
+    )
+    moves = Move.objects.filter(ticket=request_ticket).count()
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("request_reply", args=[services.status_token(link)]), {"body": "Any news?"})
+
+    request_ticket.refresh_from_db()
+    assert request_ticket.column.name == "In progress"
+    assert Move.objects.filter(ticket=request_ticket).count() == moves
+    assert mail.outbox == []
+
+
+def test_a_reply_on_the_status_page_is_signed_with_the_requesters_name(client, request_ticket, link):
+    client.post(reverse("request_reply", args=[services.status_token(link)]), {"body": "Still drops."})
+
+    mark = RequesterNote.objects.get(note__ticket=request_ticket)
+    assert (mark.name, mark.email, mark.display_name) == ("Pat Requester", "pat@northwind.example", "Pat Requester")
+
+
+def test_a_colleagues_reply_is_named_on_the_status_page_not_called_you(client, request_ticket, link):
+    services.add_reply(
+        request_ticket, text="Same here.", via="email", sender="alex@northwind.example", now=timezone.now()
+    )
+    services.add_reply(request_ticket, text="Still drops.", via="form", sender=link.email, now=timezone.now())
+
+    page = client.get(status_path(link)).content.decode()
+
+    whats = [p["_text"] for p in find_all(page, "p", class_="event-what")]
+    assert whats == ["You asked", "alex@northwind.example wrote", "You wrote"]
 
 
 def test_an_empty_reply_is_refused_with_a_message(client, request_ticket, link):
