@@ -44,12 +44,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from boards.models import Board, Column, Skill, Technician, Ticket
-from routing.models import Criterion, Direction, Move
+from routing.models import PRIORITY_LIMIT_FIELDS, Criterion, Direction, Move
 from routing.services import time_criterion_for
 
 PROBLEM = "problem"
 WARNING = "warning"
 _SEVERITY_ORDER = {PROBLEM: 0, WARNING: 1}
+# Ticket priorities: time limits are compared priority by priority (Criterion.limit_for).
+PRIORITIES = tuple(PRIORITY_LIMIT_FIELDS)
 # How many findings about the object just saved admin shows in full.
 ADMIN_MESSAGE_LIMIT = 5
 
@@ -356,59 +358,84 @@ def no_way_back(desk: Desk) -> list[Finding]:
     return findings
 
 
-def _automatic_moves(desk: Desk, board: Board, tier: int, time_criteria: list[Criterion]):
-    """The criteria that may move a ticket at this position without a person choosing."""
+def _automatic_moves(desk: Desk, board: Board, tier: int, time_criteria: list[Criterion], priority: int | None = None):
+    """The criteria that may move a ticket of this priority at this position without a person choosing."""
     moves = [c for c in desk.criteria if c.trigger == Criterion.Trigger.CONDITION and c.applies_to(board, tier)]
-    timed = time_criterion_for(board, tier, time_criteria)
+    timed = time_criterion_for(board, tier, time_criteria, priority)
     return [*moves, timed] if timed else moves
+
+
+def _priority_names(priorities: Iterable[int]) -> str:
+    """ "P1", "P1 and P2", "P1, P3 and P4"."""
+    return _names(f"P{p}" for p in sorted(priorities))
+
+
+def _minutes_for(criterion: Criterion, priorities: Iterable[int]) -> str:
+    """The criterion's limit in minutes for these priorities: "30", or "10 (P1) or 30 (P2, P3 and P4)"."""
+    by_limit: dict[int, list[int]] = defaultdict(list)
+    for p in sorted(priorities):
+        by_limit[criterion.limit_for(p)].append(p)
+    if len(by_limit) == 1:
+        return str(next(iter(by_limit)))
+    return " or ".join(f"{m} ({_priority_names(ps)})" for m, ps in by_limit.items())
 
 
 def bounces(desk: Desk) -> list[Finding]:
     """Two automatic criteria that can send a ticket back and forth.
 
-    At every position P, for each automatic criterion X that moves a ticket to
-    Q, and each automatic criterion Y that moves it on from Q: if Y brings it
-    back to P's board at a tier where X applies again, the pair bounces. Two
-    time criteria (only the one that fires first at a position counts) or two
-    conditions on the same fact are a problem: nothing a person does stops
-    them. A mix, or two different facts, is a warning: it bounces only while
-    both facts hold, and a condition is re-checked when someone edits a fact.
+    At every position P and for every priority, for each automatic criterion X
+    that moves a ticket of that priority to Q, and each automatic criterion Y
+    that moves it on from Q: if Y brings it back to P's board at a tier where X
+    applies again, the pair bounces (a ticket keeps its priority through a
+    move, so both limits are that priority's). Two time criteria (only the one
+    that fires first for a position and priority counts) or two conditions on
+    the same fact are a problem: nothing a person does stops them. A mix, or
+    two different facts, is a warning: it bounces only while both facts hold,
+    and a condition is re-checked when someone edits a fact.
     """
     time_criteria = [c for c in desk.criteria if c.trigger == Criterion.Trigger.TIME]
-    seen: set[frozenset[int]] = set()
-    findings = []
-    cache: dict[tuple[int, int], list[Criterion]] = {}
+    # Each pair once, in the orientation first found, with the priorities it bounces.
+    found: dict[frozenset[int], tuple[Criterion, Criterion, Board, Board, set[int]]] = {}
+    cache: dict[tuple[int, int, int], list[Criterion]] = {}
 
-    def automatic(board: Board, tier: int) -> list[Criterion]:
-        if (board.pk, tier) not in cache:
-            cache[(board.pk, tier)] = _automatic_moves(desk, board, tier, time_criteria)
-        return cache[(board.pk, tier)]
+    def automatic(board: Board, tier: int, priority: int) -> list[Criterion]:
+        key = (board.pk, tier, priority)
+        if key not in cache:
+            cache[key] = _automatic_moves(desk, board, tier, time_criteria, priority)
+        return cache[key]
 
     last = desk.tiers[-1]
     for board, tier in desk.positions():
-        for x in automatic(board, tier):
-            q_board, q_tier = x.destination(board, tier)
-            q_tier = min(q_tier, last)
-            for y in automatic(desk.board[q_board.pk], q_tier):
-                if y.pk == x.pk or frozenset({x.pk, y.pk}) in seen:
-                    continue
-                r_board, r_tier = y.destination(q_board, q_tier)
-                if r_board.pk != board.pk or not x.applies_to(board, min(r_tier, last)):
-                    continue
-                seen.add(frozenset({x.pk, y.pk}))
-                findings.append(_bounce_finding(x, y, board, desk.board[q_board.pk]))
-    return findings
+        for priority in PRIORITIES:
+            for x in automatic(board, tier, priority):
+                q_board, q_tier = x.destination(board, tier)
+                q_tier = min(q_tier, last)
+                for y in automatic(desk.board[q_board.pk], q_tier, priority):
+                    if y.pk == x.pk:
+                        continue
+                    r_board, r_tier = y.destination(q_board, q_tier)
+                    if r_board.pk != board.pk or not x.applies_to(board, min(r_tier, last)):
+                        continue
+                    pair = frozenset({x.pk, y.pk})
+                    if pair not in found:
+                        found[pair] = (x, y, board, desk.board[q_board.pk], set())
+                    found[pair][4].add(priority)
+    return [_bounce_finding(x, y, a, b, priorities) for x, y, a, b, priorities in found.values()]
 
 
-def _bounce_finding(x: Criterion, y: Criterion, a: Board, b: Board) -> Finding:
+def _bounce_finding(x: Criterion, y: Criterion, a: Board, b: Board, priorities: set[int] | None = None) -> Finding:
     time, condition = Criterion.Trigger.TIME, Criterion.Trigger.CONDITION
+    priorities = set(PRIORITIES) if priorities is None else priorities
+    # Name the priorities when the pair bounces only some (a limit for some priorities only).
+    some = "" if priorities >= set(PRIORITIES) else f"{_priority_names(priorities)} "
     between = f"between {a.name} and {b.name}" if a.pk != b.pk else f"between tiers on {a.name}"
     if x.trigger == y.trigger == time:
         severity = PROBLEM
         why = (
-            f"After {x.time_limit_minutes} active minutes {_q(x)} moves a ticket on, and after "
-            f"{y.time_limit_minutes} active minutes there {_q(y)} sends it straight back — and so on, for ever, "
-            "without anyone deciding anything. Make the way back a manual criterion, so a person says when."
+            f"{'For ' + some + 'tickets: a' if some else 'A'}fter {_minutes_for(x, priorities)} active minutes "
+            f"{_q(x)} moves a ticket on, and after {_minutes_for(y, priorities)} active minutes there {_q(y)} "
+            "sends it straight back — and so on, for ever, without anyone deciding anything. Make the way back a "
+            "manual criterion, so a person says when."
         )
     elif x.trigger == y.trigger == condition and x.condition == y.condition:
         severity = PROBLEM
@@ -419,16 +446,21 @@ def _bounce_finding(x: Criterion, y: Criterion, a: Board, b: Board) -> Finding:
         )
     else:
         severity = WARNING
+        timed = next((c for c in (x, y) if c.trigger == time), None)
+        limits = ""
+        if timed is not None:
+            only = f", for {some.strip()} tickets" if some else ""
+            limits = f" ({_q(timed)} after {_minutes_for(timed, priorities)} active minutes{only})"
         why = (
             f"{_q(x)} ({x.get_trigger_display().split(' — ')[0].lower()}) moves tickets one way and {_q(y)} "
             f"({y.get_trigger_display().split(' — ')[0].lower()}) moves them back, both without a person "
-            "choosing. A ticket for which both hold goes back and forth. Make sure they cannot both be true, "
-            "or make one of them manual."
+            f"choosing{limits}. A ticket for which both hold goes back and forth. Make sure they cannot both be "
+            "true, or make one of them manual."
         )
     return Finding(
         "bounce",
         severity,
-        f"{_q(x)} and {_q(y)} can bounce tickets {between}",
+        f"{_q(x)} and {_q(y)} can bounce {some}tickets {between}",
         why,
         fix_url=_criterion_url(y),
         fix_label=f"Edit {_q(y)}",
@@ -437,51 +469,123 @@ def _bounce_finding(x: Criterion, y: Criterion, a: Board, b: Board) -> Finding:
 
 
 def shadowed_time_limits(desk: Desk) -> list[Finding]:
-    """Time criteria that never fire: wherever they apply, another fires first.
+    """Time limits that never fire: wherever they apply, another fires first.
 
     Every time criterion counts the same clock (active minutes on the board),
-    so at each position the shortest limit wins, and on a tie the one listed
-    first — ``routing.services.time_criterion_for`` decides, as for the sweep.
+    so at each position the shortest limit *for the ticket's priority* wins,
+    and on a tie the one listed first — ``routing.services.time_criterion_for``
+    decides, as for the sweep, once per priority (a P1 limit of 10 on one
+    criterion beats another's general 30 for P1 tickets only). Two findings:
+
+    1. a criterion that fires for no priority anywhere it applies can never fire;
+    2. a criterion that does fire, but whose own limit for a priority never
+       does (another criterion's limit for that priority is always shorter):
+       that priority's limit is dead weight. A general limit beaten for one
+       priority only is not reported: a faster lane for P1 is what a
+       priority's own limit on another criterion is for.
     """
     time_criteria = [c for c in desk.criteria if c.trigger == Criterion.Trigger.TIME]
     applies: dict[int, list[tuple[Board, int]]] = defaultdict(list)
-    fires: set[int] = set()
-    winners: dict[int, dict[int, Criterion]] = defaultdict(dict)
+    fires: dict[int, set[int]] = defaultdict(set)  # criterion → priorities it fires for somewhere
+    # criterion → priority → the criteria that fire first where it applies with a limit for that priority
+    winners: dict[int, dict[int, dict[int, Criterion]]] = defaultdict(lambda: defaultdict(dict))
     for board, tier in desk.positions():
-        winner = time_criterion_for(board, tier, time_criteria)
-        if winner is None:
+        here = [c for c in time_criteria if c.applies_to(board, tier)]
+        if not here:
             continue
-        fires.add(winner.pk)
-        for criterion in time_criteria:
-            if criterion.applies_to(board, tier):
-                applies[criterion.pk].append((board, tier))
-                winners[criterion.pk][winner.pk] = winner
+        for criterion in here:
+            applies[criterion.pk].append((board, tier))
+        for priority in PRIORITIES:
+            winner = time_criterion_for(board, tier, here, priority)
+            if winner is None:
+                continue
+            fires[winner.pk].add(priority)
+            for criterion in here:
+                if criterion.limit_for(priority):
+                    winners[criterion.pk][priority][winner.pk] = winner
     findings = []
     last = desk.tiers[-1]
     for criterion in time_criteria:
-        if criterion.pk in fires or not applies[criterion.pk]:
+        limited = winners.get(criterion.pk)
+        if not limited:
             continue
-        first = list(winners[criterion.pk].values())
-        tie = any(w.time_limit_minutes == criterion.time_limit_minutes for w in first)
+        never = sorted(p for p in limited if p not in fires[criterion.pk])
+        if len(never) == len(limited):
+            shadowed, title = never, f"{_q(criterion)} can never fire"
+        else:
+            shadowed = [p for p in never if p in criterion.priority_limits]
+            if not shadowed:
+                continue
+            s = "s" if len(shadowed) > 1 else ""
+            title = f"{_q(criterion)}'s {_priority_names(shadowed)} limit{s} can never fire"
         where = _names(_where(b, t, last) for b, t in applies[criterion.pk][:4])
         if len(applies[criterion.pk]) > 4:
             where += " and more"
+        first = {w.pk: w for p in shadowed for w in limited[p].values()}
+        tie = any(w.limit_for(p) == criterion.limit_for(p) for p in shadowed for w in limited[p].values())
         findings.append(
             Finding(
                 "shadowed",
                 WARNING,
-                f"{_q(criterion)} can never fire",
-                f"Wherever {_q(criterion)} ({criterion.time_limit_minutes} min) applies ({where}), "
-                f"{_names(f'{_q(w)} ({w.time_limit_minutes} min)' for w in first)} fires first. Every time limit "
-                "counts the same clock of active minutes on the board, so the shortest always wins"
-                f"{' and, on a tie, the one listed first' if tie else ''}. Shorten this limit, narrow the other "
-                "criterion to other boards or tiers, or switch this one off.",
+                title,
+                _shadowed_text(criterion, shadowed, limited, where, tie, whole=len(never) == len(limited)),
                 fix_url=_criterion_url(criterion),
                 fix_label=f"Edit {_q(criterion)}",
-                about=frozenset({f"criterion:{criterion.pk}", *(f"criterion:{w.pk}" for w in first)}),
+                about=frozenset({f"criterion:{criterion.pk}", *(f"criterion:{pk}" for pk in first)}),
             )
         )
     return findings
+
+
+def _shadowed_text(
+    criterion: Criterion,
+    shadowed: list[int],
+    limited: dict[int, dict[int, Criterion]],
+    where: str,
+    tie: bool,
+    *,
+    whole: bool,
+) -> str:
+    """Which limit fires first, priority by priority where they differ: "“Quick” (30 min) fires first", or
+    "for P1, “Fast lane” (5 min) fires before its 10; for P2, P3 and P4, “Quick” (20 min) before its 30"."""
+    # Priorities with the same story (the same limit here, the same winners at the same limits) go together.
+    stories: dict[tuple, list[int]] = defaultdict(list)
+    for p in shadowed:
+        story = (criterion.limit_for(p), tuple((w.pk, w.limit_for(p)) for w in limited[p].values()))
+        stories[story].append(p)
+    rule = (
+        "Every time limit counts the same clock of active minutes on the board, so the shortest for the "
+        f"ticket's priority always wins{' and, on a tie, the one listed first' if tie else ''}."
+    )
+    every = set(shadowed) >= set(PRIORITIES)
+    if len(stories) == 1 and (every or not whole):
+        (own, _), ps = next(iter(stories.items()))
+        winners = _names(f"{_q(w)} ({w.limit_for(ps[0])} min)" for w in limited[ps[0]].values())
+        if whole:
+            return (
+                f"Wherever {_q(criterion)} ({criterion.describe_limit()}) applies ({where}), {winners} fires "
+                f"first. {rule} Shorten this limit, narrow the other criterion to other boards or tiers, or "
+                "switch this one off."
+            )
+        names = _priority_names(ps)
+        return (
+            f"For {names} tickets, wherever {_q(criterion)} applies ({where}), {winners} fires before its own "
+            f"{names} limit of {own} min. {rule} Shorten {_q(criterion)}'s {names} limit, or remove it."
+        )
+    parts = []
+    for (own, _), ps in stories.items():
+        winners = _names(f"{_q(w)} ({w.limit_for(ps[0])} min)" for w in limited[ps[0]].values())
+        parts.append(f"for {_priority_names(ps)}, {winners} fires before its {own} min")
+    advice = (
+        "Shorten these limits, narrow the other criteria to other boards or tiers, or switch this one off."
+        if whole
+        else f"Shorten {_q(criterion)}'s limits for those priorities, or remove them."
+    )
+    which = "every priority it has a limit for" if whole else f"its own {_priority_names(shadowed)} limits"
+    return (
+        f"Wherever {_q(criterion)} ({criterion.describe_limit()}) applies ({where}), another limit fires first "
+        f"for {which}: {'; '.join(parts)}. {rule} {advice}"
+    )
 
 
 def no_effect(desk: Desk) -> list[Finding]:

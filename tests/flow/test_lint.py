@@ -314,6 +314,104 @@ def test_on_a_tie_the_criterion_listed_second_never_fires(two):
     assert "on a tie, the one listed first" in finding.explanation
 
 
+# --- Time limits per priority (Criterion.limit_for): compared priority by priority -----------------
+
+
+def test_a_p1_limit_of_10_shadows_another_criterions_p1_limit_of_30(two):
+    _criterion("P1 fast lane", ESC, TIME, two.front, two.back, to_tier=2, time_limit_minutes=None, p1_limit_minutes=10)
+    _criterion("Front limit", ESC, TIME, two.front, two.back, to_tier=2, time_limit_minutes=60, p1_limit_minutes=30)
+
+    finding = _one("shadowed")
+
+    # "Front limit" still fires for P2–P4 at 60; only its own P1 limit is dead.
+    assert (finding.severity, finding.title) == (WARNING, "“Front limit”'s P1 limit can never fire")
+    assert "For P1 tickets" in finding.explanation
+    assert "“P1 fast lane” (10 min) fires before its own P1 limit of 30 min" in finding.explanation
+
+
+def test_a_general_limit_beaten_for_one_priority_only_is_a_fast_lane_not_a_finding(two):
+    _criterion("P1 fast lane", ESC, TIME, two.front, two.back, to_tier=2, time_limit_minutes=None, p1_limit_minutes=10)
+    _criterion("Front limit", ESC, TIME, two.front, two.back, to_tier=2, time_limit_minutes=30)
+
+    assert _found("shadowed") == []
+
+
+def test_a_priority_only_criterion_beaten_for_its_priorities_can_never_fire(two):
+    _criterion("Front limit", ESC, TIME, two.front, two.back, to_tier=2, time_limit_minutes=30, p1_limit_minutes=5)
+    _criterion(
+        "Slow lane",
+        ESC,
+        TIME,
+        two.front,
+        two.back,
+        to_tier=2,
+        time_limit_minutes=None,
+        p1_limit_minutes=10,
+        p2_limit_minutes=40,
+    )
+
+    finding = _one("shadowed")
+
+    assert finding.title == "“Slow lane” can never fire"
+    assert finding.explanation.startswith("Wherever “Slow lane” (P1 10 min, P2 40 min only) applies (Front · tier 1")
+    assert (
+        "another limit fires first for every priority it has a limit for: for P1, “Front limit” (5 min) fires "
+        "before its 10 min; for P2, “Front limit” (30 min) fires before its 40 min."
+    ) in finding.explanation
+
+
+def test_shadowed_everywhere_names_each_priority_when_the_stories_differ(two):
+    _criterion("Quick", ESC, TIME, two.front, two.back, to_tier=2, time_limit_minutes=20, p1_limit_minutes=5)
+    _criterion("Slow", ESC, TIME, two.front, two.back, to_tier=2, time_limit_minutes=45, p1_limit_minutes=10)
+
+    finding = _one("shadowed")
+
+    assert finding.title == "“Slow” can never fire"
+    assert "for P1, “Quick” (5 min) fires before its 10 min" in finding.explanation
+    assert "for P2, P3 and P4, “Quick” (20 min) fires before its 45 min" in finding.explanation
+
+
+def test_a_p1_limit_shorter_than_the_others_general_one_keeps_a_criterion_alive(two):
+    _criterion("Quick", ESC, TIME, two.front, two.back, to_tier=2, time_limit_minutes=20)
+    _criterion("Slow", ESC, TIME, two.front, two.back, to_tier=2, time_limit_minutes=45, p1_limit_minutes=10)
+
+    # Slow fires for P1 tickets (10 < 20); its general 45 never does, but that is no limit of a priority's own.
+    assert _found("shadowed") == []
+
+
+def test_time_limits_for_the_same_priority_bounce_and_the_finding_names_it(two):
+    _criterion("P1 up", ESC, TIME, two.front, two.back, to_tier=2, time_limit_minutes=None, p1_limit_minutes=10)
+    _criterion("P1 down", DOWN, TIME, two.back, two.front, to_tier=1, time_limit_minutes=None, p1_limit_minutes=30)
+
+    finding = _one("bounce")
+
+    assert finding.severity == PROBLEM
+    assert finding.title == "“P1 up” and “P1 down” can bounce P1 tickets between Front and Back"
+    assert finding.explanation.startswith(
+        "For P1 tickets: after 10 active minutes “P1 up” moves a ticket on, and after 30 active minutes there "
+        "“P1 down” sends it straight back"
+    )
+
+
+def test_time_limits_for_different_priorities_never_meet(two):
+    # A P1 goes up after 10 minutes; only a P3 would come back down: no ticket does both.
+    _criterion("P1 up", ESC, TIME, two.front, two.back, to_tier=2, time_limit_minutes=None, p1_limit_minutes=10)
+    _criterion("P3 down", DOWN, TIME, two.back, two.front, to_tier=1, time_limit_minutes=None, p3_limit_minutes=30)
+
+    assert _found("bounce") == []
+
+
+def test_a_bounce_for_every_priority_lists_the_limits_that_differ(two):
+    _criterion("Front limit", ESC, TIME, two.front, two.back, to_tier=2, time_limit_minutes=30, p1_limit_minutes=10)
+    _criterion("Back limit", DOWN, TIME, two.back, two.front, to_tier=1, time_limit_minutes=60)
+
+    finding = _one("bounce")
+
+    assert finding.title == "“Front limit” and “Back limit” can bounce tickets between Front and Back"
+    assert "After 10 (P1) or 30 (P2, P3 and P4) active minutes “Front limit” moves a ticket on" in finding.explanation
+    assert "after 60 active minutes there “Back limit”" in finding.explanation
+
+
 def test_a_criterion_that_never_moves_anything(two):
     _criterion("Tier 2 to tier 2", ESC, MANUAL, None, None, from_tier=2, to_tier=2)
     assert _one("no-effect").title == "“Tier 2 to tier 2” never moves a ticket"
