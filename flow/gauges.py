@@ -63,7 +63,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from boards.models import Board, Column, Note, Technician, Ticket
-from routing.models import ROUTING_MOVE, Criterion, Direction, Move
+from routing.models import PRIORITY_LIMIT_FIELDS, ROUTING_MOVE, Criterion, Direction, Move
 
 from .facts import (
     Coverage,
@@ -823,11 +823,28 @@ def breaches(reads: _Reads) -> Table:
         board = reads.board_name(c.from_board_id) if c.from_board_id else "Any"
         tier = c.from_tier if c.from_tier is not None else "Any"
         share = _share(hit, out)
-        limit = f"{c.time_limit_minutes} min"
-        table.rows.append([c.name, board, tier, limit, hit, out, share_text(share)])
+        # The limits in words ("30 min; P1 10 min", "P1 10 min, P2 20 min only"); the CSV keeps numbers:
+        # the general limit (empty when it applies to some priorities only), each priority's own at the end.
+        table.rows.append([c.name, board, tier, c.describe_limit(), hit, out, share_text(share)])
+        own = c.priority_limits
         table.csv.append(
-            [c.name, board, tier, c.time_limit_minutes, hit, out, None if share is None else round(share, 4)]
+            [
+                c.name,
+                board,
+                tier,
+                "" if c.time_limit_minutes is None else c.time_limit_minutes,
+                hit,
+                out,
+                None if share is None else round(share, 4),
+                *("" if own.get(p) is None else own[p] for p in PRIORITY_LIMIT_FIELDS),
+            ]
         )
+    table.header_csv = [
+        *table.header[:3],
+        "Limit (min, priorities without their own)",
+        *table.header[4:],
+        *(f"P{p} limit (min)" for p in PRIORITY_LIMIT_FIELDS),
+    ]
     return table
 
 

@@ -151,7 +151,8 @@ class Arrow:
     def trigger_text(self) -> str:
         c = self.criterion
         if c.trigger == Criterion.Trigger.TIME:
-            return f"time limit {c.time_limit_minutes} min"
+            # describe_limit: "30 min", "30 min; P1 10 min" or "P1 10 min, P2 20 min only".
+            return f"time limit {c.describe_limit()}"
         if c.trigger == Criterion.Trigger.CONDITION:
             return f"condition: {c.get_condition_display().lower().removeprefix('the ticket ')}"
         return TRIGGER_TEXT.get(c.trigger, c.trigger)

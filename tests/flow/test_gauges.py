@@ -36,6 +36,7 @@ from boards.services import add_note
 from flow import gauges
 from flow.period import FlowQuery
 from routing import services
+from routing.models import Criterion, Direction
 from tests.factories import make_ticket
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -247,7 +248,36 @@ def test_breach_rate_of_the_time_limit(history):
     rows = by_first_cell(table(gauges.compute(QUERY, NOW), "breaches"))
 
     # Left Triage tier 1 in the period: routing moves A (limit), C, H; resolutions there: A, B, H.
-    assert rows["Tier 1 time limit"][1:] == ["Triage", 1, 30, 1, 6, round(1 / 6, 4)]
+    assert rows["Tier 1 time limit"][1:] == ["Triage", 1, 30, 1, 6, round(1 / 6, 4), "", "", "", ""]
+
+
+def test_breach_rate_names_limits_per_priority_and_never_prints_none(client, manager, history, desk, time_machine):
+    Criterion.objects.filter(name="Tier 1 time limit").update(p1_limit_minutes=10)
+    Criterion.objects.create(
+        name="NOC P1 and P2",
+        direction=Direction.ESCALATE,
+        trigger=Criterion.Trigger.TIME,
+        from_board=desk.noc,
+        to_board=desk.support,
+        p1_limit_minutes=10,
+        p2_limit_minutes=20,
+    )
+
+    tbl = table(gauges.compute(QUERY, NOW), "breaches")
+    shown = {row[0]: row[3] for row in tbl.rows}
+
+    assert shown == {"Tier 1 time limit": "30 min; P1 10 min", "NOC P1 and P2": "P1 10 min, P2 20 min only"}
+    time_machine.move_to(NOW, tick=False)
+    client.force_login(manager)
+    response = client.get(f"/flow/gauges/breaches.csv?{CSV_PARAMS}")
+    rows = {row[0]: row for row in csv.reader(io.StringIO(response.content.decode()))}
+    assert rows["Time limit"][3] == "Limit (min, priorities without their own)"
+    assert rows["Time limit"][-4:] == ["P1 limit (min)", "P2 limit (min)", "P3 limit (min)", "P4 limit (min)"]
+    assert rows["Tier 1 time limit"][3] == "30" and rows["Tier 1 time limit"][-4:] == ["10", "", "", ""]
+    assert rows["NOC P1 and P2"][3] == "" and rows["NOC P1 and P2"][-4:] == ["10", "20", "", ""]
+    assert "None" not in response.content.decode()
+    page = client.get(f"/flow/?{CSV_PARAMS}").content.decode()
+    assert "P1 10 min, P2 20 min only" in page and "None min" not in page
 
 
 # --- Load, stale, daily -------------------------------------------------------------------------

@@ -275,3 +275,24 @@ def test_the_intake_stub_says_how_many_tickets_alert_sources_opened(history, des
     assert node(m, "triage").opened_text == "3 tickets opened on Triage in the period"
     assert "1 by Prometheus" in m.svg
     assert node(graph.build(q("board=noc"), NOW), "noc").opened_by_source == [("Prometheus", 1)]
+
+
+def test_a_time_arrow_names_its_limits_per_priority(desk):
+    limit = desk.criteria["Tier 1 time limit"]
+    Criterion.objects.filter(pk=limit.pk).update(p1_limit_minutes=10)
+    noc_fast = Criterion.objects.create(
+        name="NOC P1 and P2",
+        direction=Direction.ESCALATE,
+        trigger=Criterion.Trigger.TIME,
+        from_board=desk.noc,
+        to_board=desk.support,
+        p1_limit_minutes=10,
+        p2_limit_minutes=20,
+    )
+
+    m = graph.build(q("range=30d"), NOW)
+
+    assert arrow(m, "Tier 1 time limit").trigger_text == "time limit 30 min; P1 10 min"
+    assert arrow(m, noc_fast.name).trigger_text == "time limit P1 10 min, P2 20 min only"
+    svg = graph.render_svg(m, standalone=True)
+    assert "None" not in svg and "P1 10 min, P2 20 min only" in svg
