@@ -12,12 +12,15 @@ from __future__ import annotations
 from functools import cache
 
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from boards.forms import MAX_ID
 from boards.models import Board, Column, Note, Technician, Ticket
-from routing.models import Criterion, Move
+from calendars.models import Calendar
+from calendars.working import is_working, load_calendar, load_calendars, resumes_at
+from routing.models import PRIORITY_LIMIT_FIELDS, Criterion, Move
 
 SLUG_RE = r"^[-a-zA-Z0-9_]+$"
 
@@ -58,22 +61,123 @@ class BoardColumnSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "position", "category", "wip_limit"]
 
 
+class WorkingSpanSerializer(serializers.Serializer):
+    weekday = serializers.IntegerField(help_text="0 is Monday … 6 is Sunday.")
+    start = serializers.CharField(help_text="Local time in the calendar's zone, HH:MM.")
+    end = serializers.CharField(help_text="Local time, HH:MM; 24:00 is the day's closing midnight.")
+
+
+class AddedHolidaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    name = serializers.CharField()
+
+
+class CalendarSerializer(serializers.Serializer):
+    time_zone = serializers.CharField(help_text="The IANA zone the hours are read in, e.g. Europe/London.")
+    always_open = serializers.BooleanField(help_text="24/7: every minute counts; the hours and holidays are ignored.")
+    hours = WorkingSpanSerializer(many=True, help_text="Working hours per weekday (several spans a day allowed).")
+    country = serializers.CharField(help_text="Public holidays of this country (ISO code) are days off; empty: none.")
+    region = serializers.CharField(help_text="A region's holidays as well (e.g. ENG for GB); empty: national only.")
+    added_holidays = AddedHolidaySerializer(many=True, help_text="Days off a manager added, on top of the country's.")
+    description = serializers.CharField(help_text="The calendar in words: “Mon–Fri 08:00–18:00 Europe/London, …”.")
+    working_now = serializers.BooleanField(help_text="Whether the board's clocks run at the moment of the answer.")
+    resumes_at = serializers.DateTimeField(
+        allow_null=True, help_text="Outside working hours: when the clocks run again; null while they run."
+    )
+
+
+def calendar_info(calendar: Calendar | None, now) -> dict | None:
+    """A board's calendar as the API shows it (CalendarSerializer), None for a board without one.
+
+    When clocks run is ``calendars.working``'s answer (``is_working`` / ``resumes_at``), not a copy of it.
+    """
+    if calendar is None:
+        return None
+    spans = sorted(calendar.spans.all(), key=lambda span: (span.weekday, span.start))
+    working = is_working(calendar, now)
+    return {
+        "time_zone": calendar.time_zone,
+        "always_open": calendar.always_open,
+        "hours": []
+        if calendar.always_open
+        else [
+            {
+                "weekday": span.weekday,
+                "start": f"{span.start:%H:%M}",
+                "end": "24:00" if span.end_minute == 24 * 60 else f"{span.end:%H:%M}",
+            }
+            for span in spans
+        ],
+        "country": calendar.country,
+        "region": calendar.subdivision,
+        "added_holidays": [{"date": h.date.isoformat(), "name": h.name} for h in calendar.holidays.all()],
+        "description": calendar.describe(),
+        "working_now": working,
+        "resumes_at": None if working else _when(resumes_at(calendar, now)),
+    }
+
+
+class _BoardListSerializer(serializers.ListSerializer):
+    """Boards with their calendars read in three queries for the whole list, and one "now" for all."""
+
+    def to_representation(self, data):
+        boards = list(data.all() if hasattr(data, "all") else data)
+        self.context["calendars"] = load_calendars(boards)
+        self.context.setdefault("now", timezone.now())
+        return super().to_representation(boards)
+
+
 class BoardSerializer(serializers.ModelSerializer):
     columns = BoardColumnSerializer(many=True, read_only=True)
     works = serializers.SerializerMethodField(help_text="Whether you work this board (may move and edit its tickets).")
+    calendar = serializers.SerializerMethodField(
+        help_text="The board's working hours: time criteria count active minutes only inside them (a ticket's "
+        "`deadline_at` is already computed on them). null: no calendar, every minute counts."
+    )
 
     class Meta:
         model = Board
-        fields = ["id", "slug", "name", "purpose", "position", "colour", "works", "columns"]
+        fields = ["id", "slug", "name", "purpose", "position", "colour", "works", "columns", "calendar"]
+        list_serializer_class = _BoardListSerializer
 
     def get_works(self, board: Board) -> bool:
         return self.context["can_work"](board.pk)
+
+    @extend_schema_field(CalendarSerializer(allow_null=True))
+    def get_calendar(self, board: Board) -> dict | None:
+        calendars = self.context.get("calendars")
+        calendar = calendars.get(board.pk) if calendars is not None else load_calendar(board)
+        return calendar_info(calendar, self.context.get("now") or timezone.now())
+
+
+class PriorityLimitsSerializer(serializers.Serializer):
+    p1 = serializers.IntegerField(allow_null=True)
+    p2 = serializers.IntegerField(allow_null=True)
+    p3 = serializers.IntegerField(allow_null=True)
+    p4 = serializers.IntegerField(allow_null=True)
 
 
 class CriterionSerializer(serializers.ModelSerializer):
     from_board = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     to_board = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     by_hand = serializers.BooleanField(source="offered_by_hand", read_only=True)
+    time_limit_minutes = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Time trigger: the general limit in active minutes, for priorities without a limit of their own; "
+        "null with limits for some priorities only (it then applies to those only).",
+    )
+    limits = serializers.SerializerMethodField(
+        help_text='The limit in active minutes a ticket of each priority gets, `{"p1": 10, …, "p4": 30}` '
+        "(its own, else the general one); null for a priority it does not apply to, and for every priority "
+        "when not a time criterion. Active minutes count inside the working hours of the board the ticket "
+        "is on (the board's `calendar`)."
+    )
+    limit_text = serializers.CharField(
+        source="describe_limit",
+        read_only=True,
+        help_text="The limits in words: “30 min; P1 10 min” or “P1 10 min, P2 20 min only”; empty if none.",
+    )
 
     class Meta:
         model = Criterion
@@ -89,10 +193,21 @@ class CriterionSerializer(serializers.ModelSerializer):
             "to_tier",
             "to_column",
             "time_limit_minutes",
+            *PRIORITY_LIMIT_FIELDS.values(),
+            "limits",
+            "limit_text",
             "condition",
             "active",
             "by_hand",
         ]
+        extra_kwargs = {
+            name: {"help_text": f"Time trigger: P{p}'s own limit in active minutes; null: the general limit holds."}
+            for p, name in PRIORITY_LIMIT_FIELDS.items()
+        }
+
+    @extend_schema_field(PriorityLimitsSerializer)
+    def get_limits(self, criterion: Criterion) -> dict:
+        return {f"p{p}": criterion.limit_for(p) for p in PRIORITY_LIMIT_FIELDS}
 
 
 class TechnicianSerializer(serializers.ModelSerializer):
