@@ -61,5 +61,14 @@ def update_rows(objs: Sequence[models.Model], fields: Sequence[str], *, using: s
                 f"UPDATE {table} SET {assignments} FROM v {where}",
                 [prep(obj, field) for obj in chunk for field in columns],
             )
-            written += cursor.rowcount
+            written += _rows_changed(cursor)
         return written
+
+
+def _rows_changed(cursor) -> int:
+    # Python's sqlite3 reports rowcount -1 for an UPDATE that starts with WITH;
+    # SQLite's own changes() counts the rows the last statement wrote.
+    if cursor.rowcount >= 0:
+        return cursor.rowcount
+    cursor.execute("SELECT changes()")
+    return cursor.fetchone()[0]

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Subquery, Value
+from django.db.models import Exists, F, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from boards.models import Board, Column, Skill, Technician, Ticket
@@ -137,74 +137,77 @@ def _set_deadline(
     ``held``: a bounce-flagged ticket the scheduler leaves to a person (no deadline).
     """
     criterion = None
-    deadline = None
-    if ticket.clock_started_at is not None and ticket.resolved_at is None and not held:
+    if _clock_runs(ticket, held):
         criterion = time_criterion_for(ticket.board, ticket.tier, criteria, ticket.priority)
-        if criterion is not None:
-            deadline = deadline_for(ticket, criterion, calendar)
-    if deadline is None:
-        ticket.deadline_at = None
-        ticket.deadline_criterion = None
-    else:
-        ticket.deadline_at = deadline
-        ticket.deadline_criterion = criterion
+    ticket.deadline_at, ticket.deadline_criterion = _deadline(ticket, criterion, calendar)
 
 
-def recompute_deadlines() -> int:
+def _clock_runs(ticket: Ticket, held: bool) -> bool:
+    return ticket.clock_started_at is not None and ticket.resolved_at is None and not held
+
+
+def _deadline(
+    ticket: Ticket, criterion: Criterion | None, calendar: Calendar | None
+) -> tuple[datetime | None, Criterion | None]:
+    """The deadline and the criterion that sets it, or (None, None): no criterion, or no working time ahead."""
+    deadline = None if criterion is None else deadline_for(ticket, criterion, calendar)
+    return (None, None) if deadline is None else (deadline, criterion)
+
+
+def recompute_deadlines(chunk: int = 2000) -> int:
     """Recompute every open ticket's deadline after criteria or calendars changed.
 
-    Boards on wall time (no calendar, or 24/7): criteria match on (board,
-    tier, priority) only, so each distinct position of open tickets takes one UPDATE,
-    however many tickets stand there; wall-time arithmetic in SQL is plain
-    interval addition. Boards with working hours: each running clock's
-    deadline is computed by ``deadline_for`` (``calendars.working``), the same
-    code as a move's, and written a few thousand rows per UPDATE — so the
-    working-time arithmetic has one home and no copy in SQL. Returns the
-    number of tickets whose rows were written.
+    The same rule as a move's, not a copy of it: each ticket's criterion is
+    ``time_criterion_for`` its position (looked up once per board, tier and
+    priority) and its deadline ``deadline_for`` — wall time or the board's
+    working time, both ``calendars.working``'s arithmetic, none of it in SQL.
+    Open tickets are read a few thousand at a time, and only those whose
+    deadline or criterion changes are written, one UPDATE per chunk: an edit
+    that moves no deadline (a renamed criterion, a new description) writes
+    none. Returns the number of tickets written.
     """
     criteria = active_time_criteria()
     boards = {b.pk: b for b in Board.objects.all()}
     calendars = load_calendars(boards)
+    holds = bounce_holds()
+    criterion_at: dict[tuple[int, int, int], Criterion | None] = {}
+    fields = ["deadline_at", "deadline_criterion"]
     written = 0
     with transaction.atomic():
-        open_tickets_ = Ticket.objects.open()
-        if bounce_holds():
-            written += open_tickets_.filter(bounce_flag__isnull=False).update(deadline_at=None, deadline_criterion=None)
-            open_tickets_ = open_tickets_.filter(bounce_flag__isnull=True)
-        positions = open_tickets_.values_list("board_id", "tier", "priority").distinct().order_by()
-        for board_id, tier, priority in positions:
-            criterion = time_criterion_for(boards[board_id], tier, criteria, priority)
-            here = open_tickets_.filter(board_id=board_id, tier=tier, priority=priority)
-            if criterion is None:
-                written += here.update(deadline_at=None, deadline_criterion=None)
+        rows = Ticket.objects.open().only(
+            "pk",
+            "board_id",
+            "tier",
+            "priority",
+            "clock_started_at",
+            "active_time",
+            "resolved_at",
+            "deadline_at",
+            "deadline_criterion_id",
+        )
+        if holds:
+            rows = rows.annotate(flagged=Exists(BounceFlag.objects.filter(ticket=OuterRef("pk"))))
+        pending: list[Ticket] = []
+        for ticket in rows.order_by("pk").iterator(chunk_size=chunk):
+            criterion = None
+            if _clock_runs(ticket, holds and ticket.flagged):
+                position = (ticket.board_id, ticket.tier, ticket.priority)
+                if position not in criterion_at:
+                    criterion_at[position] = time_criterion_for(
+                        boards[ticket.board_id], ticket.tier, criteria, ticket.priority
+                    )
+                criterion = criterion_at[position]
+            deadline, criterion = _deadline(ticket, criterion, calendars[ticket.board_id])
+            if deadline == ticket.deadline_at and getattr(criterion, "pk", None) == ticket.deadline_criterion_id:
                 continue
-            written += here.filter(clock_started_at__isnull=True).update(deadline_at=None, deadline_criterion=None)
-            running = here.filter(clock_started_at__isnull=False)
-            calendar = calendars[board_id]
-            if calendar is None or calendar.always_open:
-                remaining = ExpressionWrapper(
-                    Value(timedelta(minutes=criterion.limit_for(priority))) - F("active_time"),
-                    output_field=DurationField(),
-                )
-                written += running.update(deadline_at=F("clock_started_at") + remaining, deadline_criterion=criterion)
-                continue
-            written += _recompute_in_working_time(running, criterion, calendar)
+            ticket.deadline_at, ticket.deadline_criterion = deadline, criterion
+            pending.append(ticket)
+            if len(pending) >= chunk:
+                written += update_rows(pending, fields)
+                pending = []
+        written += update_rows(pending, fields)
         touch_boards(boards.keys())
     return written
-
-
-def _recompute_in_working_time(tickets, criterion: Criterion, calendar: Calendar, chunk: int = 2000) -> int:
-    written = 0
-    rows = tickets.only("pk", "board_id", "priority", "clock_started_at", "active_time").order_by("pk")
-    pending: list[Ticket] = []
-    for ticket in rows.iterator(chunk_size=chunk):
-        ticket.deadline_at = deadline_for(ticket, criterion, calendar)
-        ticket.deadline_criterion = criterion if ticket.deadline_at is not None else None
-        pending.append(ticket)
-        if len(pending) >= chunk:
-            written += update_rows(pending, ["deadline_at", "deadline_criterion"])
-            pending = []
-    return written + update_rows(pending, ["deadline_at", "deadline_criterion"])
 
 
 def refresh_deadline(ticket: Ticket | int, *, now: datetime | None = None) -> Ticket:

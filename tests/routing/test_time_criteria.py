@@ -196,7 +196,7 @@ def test_a_sweep_batch_costs_the_same_statements_for_5_or_15_due_tickets(desk):
 
 @pytest.mark.parametrize("limit", [1, 30, 24 * 60])
 def test_recompute_arithmetic_matches_the_python_clock(desk, tier1, limit):
-    """recompute_deadlines does the clock sum in SQL; it must agree with _set_deadline."""
+    """recompute_deadlines and a move reach the same deadline: banked time counted, to the microsecond."""
     ticket = make_ticket(board=desk.triage, now=NOW)
     services.move_ticket(
         ticket,
@@ -215,3 +215,18 @@ def test_recompute_arithmetic_matches_the_python_clock(desk, tier1, limit):
     ticket.refresh_from_db()
     banked = timedelta(minutes=7, seconds=13, microseconds=500)
     assert ticket.deadline_at == minutes(20) + timedelta(minutes=limit) - banked
+
+
+def test_an_edit_that_moves_no_deadline_writes_no_ticket(desk, tier1):
+    for _ in range(3):
+        make_ticket(board=desk.triage, now=NOW)
+    limit = desk.criteria["Tier 1 time limit"]
+
+    limit.description = "Reworded; the limit is the same."
+    services.save_criterion(limit, actor=tier1, now=minutes(1), recompute=False)
+    assert services.recompute_deadlines() == 0
+
+    limit.time_limit_minutes = 40
+    services.save_criterion(limit, actor=tier1, now=minutes(2), recompute=False)
+    assert services.recompute_deadlines() == 3
+    assert set(Ticket.objects.values_list("deadline_at", flat=True)) == {minutes(40)}
