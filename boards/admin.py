@@ -38,7 +38,7 @@ from .roles import ROLES, assign_role
 class ColumnForm(forms.ModelForm):
     class Meta:
         model = Column
-        fields = ["name", "position", "category", "wip_limit"]
+        fields = ["name", "position", "category", "wip_limit", "resumes_on_reply"]
 
     def clean(self):
         cleaned = super().clean()
@@ -59,7 +59,7 @@ class ColumnForm(forms.ModelForm):
 class ColumnInline(admin.TabularInline):
     model = Column
     form = ColumnForm
-    fields = ["position", "name", "category", "wip_limit"]
+    fields = ["position", "name", "category", "wip_limit", "resumes_on_reply"]
     ordering = ["position", "pk"]
     extra = 0
     show_change_link = True
@@ -130,13 +130,13 @@ class BoardAdmin(admin.ModelAdmin):
 @admin.register(Column)
 class ColumnAdmin(admin.ModelAdmin):
     form = ColumnForm
-    list_display = ["name", "board", "position", "category", "wip_limit", "open_tickets"]
+    list_display = ["name", "board", "position", "category", "wip_limit", "resumes_on_reply", "open_tickets"]
     list_filter = ["board", "category"]
     list_select_related = ["board"]
     search_fields = ["name", "board__name"]
     ordering = ["board__position", "position", "pk"]
 
-    fields = ["board", "name", "position", "category", "wip_limit"]
+    fields = ["board", "name", "position", "category", "wip_limit", "resumes_on_reply"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Column | None = None) -> list[str]:
         # Its tickets' (column, board) pairs are held together by the database;

@@ -100,6 +100,12 @@ class Column(models.Model):
     wip_limit = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Most open tickets this column should hold."
     )
+    resumes_on_reply = models.BooleanField(
+        "back to work on the requester's reply",
+        default=False,
+        help_text="For a waiting column that waits on the requester (“Waiting on customer”, not “Waiting on "
+        "vendor”): their reply moves the ticket to the board's first active column.",
+    )
 
     class Meta:
         ordering = ["board__position", "position", "pk"]

@@ -56,6 +56,9 @@ BOARDS = [
     },
 ]
 
+# Waiting columns that wait on the requester: their reply brings the ticket back to work.
+WAITS_ON_REQUESTER = {"Waiting on customer"}
+
 SKILLS = ["Onsite", "Networking", "Firewall", "Microsoft 365", "Backup", "Printers", "Line of business apps"]
 
 CRITERIA = [
@@ -171,7 +174,12 @@ def seed_boards() -> dict[str, Board]:
             Column.objects.get_or_create(
                 board=board,
                 name=name,
-                defaults={"category": category, "position": col_position, "wip_limit": wip},
+                defaults={
+                    "category": category,
+                    "position": col_position,
+                    "wip_limit": wip,
+                    "resumes_on_reply": name in WAITS_ON_REQUESTER,
+                },
             )
         boards[board.slug] = board
     return boards

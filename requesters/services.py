@@ -241,14 +241,15 @@ def _after_reply(ticket: Ticket) -> tuple[Column | None, str]:
     """Where a requester's reply sends the ticket, and what the Move says about it; (None, "") when it stays.
 
     A resolved ticket reopens into its board's entry column. A ticket in a
-    ``waiting`` column (the desk waits on the customer, its clock paused) goes
-    back to work: the board's first active column, else its entry column.
-    A ticket being worked on stays where it is.
+    waiting column that waits on the requester (``Column.resumes_on_reply``:
+    "Waiting on customer", not "Waiting on vendor" or "Scheduled / Onsite")
+    goes back to work: the board's first active column, else its entry
+    column. A ticket being worked on, or waiting on someone else, stays.
     """
     column = ticket.column
     if not ticket.is_open:
         return ticket.board.entry_column(), "Reopened"
-    if column.category == Column.Category.WAITING:
+    if column.category == Column.Category.WAITING and column.resumes_on_reply:
         back = ticket.board.first_column(Column.Category.ACTIVE) or ticket.board.entry_column()
         return back, f"Back from “{column.name}”"
     return None, ""

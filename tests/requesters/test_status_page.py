@@ -301,3 +301,22 @@ def test_a_ticket_with_no_requester_has_no_link_to_revoke(client, desk, tier1, t
     client.login(username="tess", password=PASSWORD)
 
     assert client.post(reverse("requester_link_revoke", args=[ticket.pk])).status_code == 404
+
+
+def test_a_reply_leaves_a_ticket_waiting_on_someone_else_where_it_is(
+    client, request_ticket, link, tier1, django_capture_on_commit_callbacks
+):
+    """“Waiting on vendor” or “Scheduled / Onsite” wait on others: the requester's “thanks” doesn't undo them."""
+    vendor = request_ticket.board.columns.create(name="Waiting on vendor", category="waiting", position=9)
+    assert not vendor.resumes_on_reply
+    assert request_ticket.board.columns.get(name="Waiting on customer").resumes_on_reply  # the seed's
+    move_ticket(request_ticket.pk, actor=tier1, expected_version=None, to_column=vendor)
+    moves = Move.objects.filter(ticket=request_ticket).count()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("request_reply", args=[services.status_token(link)]), {"body": "Thanks, no rush."})
+
+    request_ticket.refresh_from_db()
+    assert request_ticket.column == vendor
+    assert Move.objects.filter(ticket=request_ticket).count() == moves
+    assert "Thanks, no rush." in request_ticket.notes.get(body__contains="no rush").body
