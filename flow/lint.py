@@ -547,7 +547,7 @@ def _shadowed_text(
     whole: bool,
 ) -> str:
     """Which limit fires first, priority by priority where they differ: "“Quick” (30 min) fires first", or
-    "for P1, “Fast lane” (5 min) fires before its 10; for P2, P3 and P4, “Quick” (20 min) before its 30"."""
+    "for P1, “Quick” (5 min) fires before its 10 min; for P2, P3 and P4, “Quick” (20 min) fires before its 45 min"."""
     # Priorities with the same story (the same limit here, the same winners at the same limits) go together.
     stories: dict[tuple, list[int]] = defaultdict(list)
     for p in shadowed:

@@ -199,15 +199,32 @@ def clocks_for(boards: Iterable) -> dict[int, Clock | None]:
     }
 
 
-# A segment: (start, end, board id, tier, clock runs, ended by the scheduler's move, working
-# microseconds in it) — one recorded move to the next (or now), in one column at one board and tier.
-Segment = tuple[int, int, int, int, bool, bool, int]
+# A segment: (start, end, board id, tier, clock runs, ended by the scheduler's move)
+# — one recorded move to the next (or now), in one column at one board and tier.
+Segment = tuple[int, int, int, int, bool, bool]
 
 
 class Stay:
-    """From arriving on a board to leaving it (or now): its segments, and what came after."""
+    """From arriving on a board to leaving it (or now): its segments, and what came after.
 
-    __slots__ = ("active", "board", "board_id", "clock", "priority", "resolved", "segments", "ticket_id", "work_after")
+    On a board with working hours, the active time of each segment is asked of
+    its Clock only when something needs it (``works``): most stays a replay
+    reads never reach a time limit's position, and each question costs
+    microseconds that a month of moves multiplies.
+    """
+
+    __slots__ = (
+        "_active",
+        "_works",
+        "board",
+        "board_id",
+        "clock",
+        "later",
+        "priority",
+        "resolved",
+        "segments",
+        "ticket_id",
+    )
 
     def __init__(self, ticket_id: int, board: Board, priority: int | None = None, clock: Clock | None = None):
         self.ticket_id = ticket_id
@@ -216,11 +233,33 @@ class Stay:
         self.priority = priority  # the ticket's priority (now)
         self.clock = clock  # the board's working time; None: wall time
         self.segments: list[Segment] = []
-        # Active microseconds in the stay, as the clock counts them (in the board's working time).
-        self.active = 0
-        # Active microseconds the ticket worked after this stay until its resolution (or now), and whether resolved.
-        self.work_after = 0
-        self.resolved = False
+        # Active microseconds in the stay (wall time: summed as the segments come; working time: on demand).
+        self._active: int | None = 0 if clock is None else None
+        self._works: list[int] | None = None
+        self.later: list[Stay] = []  # the ticket's stays after this one
+        self.resolved = False  # the ticket is resolved now
+
+    def works(self) -> list[int]:
+        """Active microseconds per segment, in the board's working time (0 where the clock stands still)."""
+        if self._works is None:
+            clock = self.clock
+            self._works = [
+                ((end - start) if clock is None else clock.between(start, end)) if runs else 0
+                for start, end, _b, _t, runs, _n in self.segments
+            ]
+        return self._works
+
+    @property
+    def active(self) -> int:
+        """Active microseconds in the stay, as the clock counts them."""
+        if self._active is None:
+            self._active = sum(self.works())
+        return self._active
+
+    @property
+    def work_after(self) -> int:
+        """Active microseconds the ticket worked after this stay until its resolution (or now)."""
+        return sum(stay.active for stay in self.later)
 
 
 @dataclass(frozen=True)
@@ -379,10 +418,12 @@ def first_fire(stay: Stay, governs: _Governs) -> Fire | None:
     segments = stay.segments
     last = len(segments) - 1
     priority, clock = stay.priority, stay.clock
+    works = None if clock is None else stay.works()
     memo = governs.memo  # (read directly: this runs for every stay of a month, twice)
-    for i, (start, end, board_id, tier, runs, scheduler_next, work) in enumerate(segments):
+    for i, (start, end, board_id, tier, runs, scheduler_next) in enumerate(segments):
         if not runs:
             continue
+        work = end - start if works is None else works[i]
         key = (board_id, tier, priority)
         governing = memo[key] if key in memo else governs(board_id, tier, priority)
         if governing is not None:
@@ -506,16 +547,13 @@ def _ticket_stays(ticket_id, moves, now_us, boards, runs, time_ids, clocks) -> l
             stay, stay_board = Stay(ticket_id, boards[board_id], priority, clock), board_id
             stays.append(stay)
         running = runs[column_id]
-        # Working time on the board's calendar; wall time needs no call.
-        work = (end - at if clock is None else clock.between(at, end)) if running else 0
-        stay.segments.append((at, end, board_id, tier, running, scheduler_next, work))
-        stay.active += work
+        stay.segments.append((at, end, board_id, tier, running, scheduler_next))
+        if running and clock is None:
+            stay._active += end - at  # wall time; a working-hours board counts when asked (Stay.works)
     # The work each stay was followed by, as the clock counts it, up to the resolution or now.
-    after = 0
     resolved = runs[moves[-1][2]] is None
-    for stay in reversed(stays):
-        stay.work_after, stay.resolved = after, resolved
-        after += stay.active
+    for i, stay in enumerate(stays):
+        stay.later, stay.resolved = stays[i + 1 :], resolved
     return stays
 
 
@@ -548,7 +586,7 @@ def replay(
     def touches_target(stay: Stay) -> bool:
         if stay.priority not in touched:
             return False
-        for _s, _e, board_id, tier, running, _n, _w in stay.segments:
+        for _s, _e, board_id, tier, running, _n in stay.segments:
             if running:
                 key = (board_id, tier)
                 if key not in applies:
@@ -561,12 +599,14 @@ def replay(
         return fire is not None and query.start <= fire.at < query.end
 
     board_filter = query.board.pk if query.board is not None else None
+    # A limit fires inside its stay: a stay over before the period can't escalate in it, with either limits.
+    period_start = _to_micro(query.start)
     for stays in _stays(_read_history(query, target, now), now, boards, runs, time_ids, clocks):
         result.tickets += 1
         for stay in stays:
             if board_filter is not None and stay.board_id != board_filter:
                 continue
-            if not touches_target(stay):
+            if stay.segments[-1][1] < period_start or not touches_target(stay):
                 continue
             was = first_fire(stay, before)
             would = first_fire(stay, after) if stay.priority in differs else was
@@ -599,7 +639,7 @@ def replay(
 
 def _extrapolate(result: Result, stay: Stay, was: Fire, after: _Governs, outcome: Outcome) -> None:
     """Today's limit fired in this stay, the changed ones not (within the recorded stay)."""
-    _s, _e, board_id, tier, _r, _n, _w = stay.segments[-1]
+    _s, _e, board_id, tier, _r, _n = stay.segments[-1]
     governing = after(board_id, tier, stay.priority)
     if not was.last_segment or governing is None:
         # Either the stay went on after the old limit and the new one never came
