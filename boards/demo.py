@@ -4,15 +4,17 @@ its customers, about forty tickets of this week, and ninety days of history.
 Every ticket is opened through ``routing.services.open_ticket`` and every
 change of board, column or tier goes through ``move_ticket`` / ``facts_changed``,
 back-dated with ``now=`` so timelines read like a real week and some Triage
-clocks are close to (or past) their 30 active minutes when the demo starts.
+clocks are close to (or past) their 30 active minutes when the demo starts, as
+are NOC's urgent alerts to theirs (P1 15, P2 30; P3 and P4 have no limit).
 
 The history (``_History``) is a few thousand older tickets written from a
 seeded ``random.Random``: weekday rhythm, NOC alerts at night, and the paths
 the Flow page measures — resolved on the front line, escalated by the
-scheduler at the time limit, escalated by hand or by a condition, onsite work
-handed back to NOC, user errors sent back to Triage after senior technicians
-logged time on them, bounces, and a few tickets still open or gone stale. It
-is played through the same services as the tickets of this week.
+scheduler at a time limit (Triage's Tier 1, NOC's P1/P2), escalated by hand
+or by a condition, onsite work handed back to NOC, user errors sent back to
+Triage after senior technicians logged time on them, bounces, and a few
+tickets still open or gone stale. It is played through the same services as
+the tickets of this week.
 
 Idempotent: people and clients are found by name, tickets by title, and the
 history is one transaction that is skipped when any of its titles exists;
@@ -420,8 +422,12 @@ TICKETS: list[Spec] = [
         priority=P2,
         assignee="priya",
         steps=[
-            (m(20), ("column", "In progress", "priya")),
-            (m(45), ("note", "priya", "VSS writer restarted; re-running the job manually.", 20)),
+            (m(4), ("column", "In progress", "priya")),
+            (m(22), ("note", "priya", "VSS writer restarted; re-running the job manually.", 18)),
+            # The re-run outlasts NOC's P2 limit: the scheduler hands it to Support.
+            (m(30), ("timeout",)),
+            (m(45), ("column", "In progress", "priya")),
+            (h(1) + m(20), ("note", "priya", "The re-run failed on the same writer; rebuilding it after hours.", 30)),
         ],
     ),
     Spec(
@@ -444,9 +450,9 @@ TICKETS: list[Spec] = [
         priority=P2,
         assignee="sam",
         steps=[
-            (m(10), ("column", "In progress", "sam")),
-            (m(35), ("note", "sam", "PoE port is up, AP not. Power-cycled remotely: no luck. Needs hands on it.", 20)),
-            (m(40), ("onsite", "sam")),
+            (m(3), ("column", "In progress", "sam")),
+            (m(18), ("note", "sam", "PoE port is up, AP not. Power-cycled remotely: no luck. Needs hands on it.", 14)),
+            (m(20), ("onsite", "sam")),  # inside NOC's P2 limit
             (m(50), ("column", "Scheduled / Onsite", "sam")),
         ],
     ),
@@ -485,7 +491,7 @@ TICKETS: list[Spec] = [
         "RMM alert",
         "CPU above 95% for 10 minutes.",
         source=S.MONITORING,
-        priority=P2,
+        priority=P2,  # nobody on it yet: due in a quarter of an hour
     ),
     Spec(
         "Antivirus definitions out of date on 3 endpoints",
@@ -499,11 +505,12 @@ TICKETS: list[Spec] = [
         assignee="priya",
         steps=[(m(30), ("column", "In progress", "priya")), (h(1), ("resolve", "priya"))],
     ),
+    # NOC's P1 limit is 15 active minutes: this one is about to go to Support as the demo opens.
     Spec(
         "UPS on battery at Northwind warehouse",
         "noc",
         NW,
-        m(25),
+        m(13),
         "UPS alert",
         "UPS-WH1 on battery, 38 minutes runtime left.",
         source=S.MONITORING,
@@ -721,6 +728,10 @@ HISTORY_SEED = 8
 # hand-written tickets, whose clocks the demo shows running.
 HISTORY_QUIET = h(2)
 TIER1_LIMIT = m(30)
+# NOC's urgent alerts get an on-call answer at any hour: a limit in active
+# minutes per priority, then Support takes over. P3 and P4 alerts have none.
+NOC_TIME_LIMIT = "NOC P1/P2 time limit"
+NOC_LIMITS = {Ticket.Priority.P1: 15, Ticket.Priority.P2: 30}
 RETURN_TO_SENDER = "Return to sender"
 UNTOUCHED = "Untouched for 3 working days"
 TIME_LIMIT_NOTE = "Time limit of {} active minutes reached."  # the sweep's words
@@ -949,19 +960,32 @@ PER_DAY = {"triage": (24, 3), "noc": (9, 6), "support": (4, 0.3)}
 class _Draft:
     """A history ticket being written: where its clock stands and its steps so far.
 
-    ``active`` mirrors the service's clock on Triage (time in New/In progress on
-    this visit, counted in Triage's working hours by the same
-    ``calendars.working`` the services use), so the draft knows when the Tier 1
-    time limit fires and keeps every front-line step before it.
+    ``active`` mirrors the service's clock on the board the ticket is on (time
+    in its new and active columns on this visit, counted in that board's
+    working hours by the same ``calendars.working`` the services use), so the
+    draft knows when that board's time limit fires for the ticket and keeps
+    every step there before it. ``limit`` is None where no time limit applies
+    (Support; NOC's P3 and P4): there the clock needs no keeping.
     """
 
     opened_at: datetime
     t: datetime
-    calendar: Calendar | None = None  # Triage's, as it is when the history plays (None: wall time)
+    priority: int = Ticket.Priority.P3
+    calendar: Calendar | None = None  # the board's, as it is when the history plays (None: wall time)
+    limit: timedelta | None = None
     assignee: str | None = None
     owner: str | None = None  # the assignee from the start, if any
     active: timedelta = timedelta(0)
     steps: list[tuple[timedelta, Step]] = field(default_factory=list)
+
+    @property
+    def left(self) -> timedelta:
+        """Active time left before the limit fires."""
+        return self.limit - self.active
+
+    def arrive(self, calendar: Calendar | None, limit: timedelta | None) -> None:
+        """On a new board: a new clock, on its calendar and with its limit for this ticket."""
+        self.calendar, self.limit, self.active = calendar, limit, timedelta(0)
 
     def on_clock(self, span: timedelta) -> None:
         """``span`` of wall time passes with the clock running: only its working part counts."""
@@ -984,12 +1008,9 @@ class _Draft:
     def criterion(self, name: str, who: str, note: str) -> None:
         self.add("criterion", name, who, note)
 
-    def arrive_on_triage(self) -> None:
-        self.active = timedelta(0)
-
     def time_limit(self) -> None:
         """Nobody finished in time: the scheduler escalates at the deadline (in working time)."""
-        self.t = add_working_time(self.calendar, self.t, TIER1_LIMIT - self.active)
+        self.t = add_working_time(self.calendar, self.t, self.left)
         self.add("timeout")
 
 
@@ -1001,14 +1022,17 @@ class _History:
     ``now`` are left out: those tickets are simply still open.
     """
 
-    def __init__(self, now: datetime, days: int, triage_hours: Calendar | None = None):
+    def __init__(
+        self, now: datetime, days: int, triage_hours: Calendar | None = None, noc_hours: Calendar | None = None
+    ):
         self.now = now
         self.days = days
         self.rng = random.Random(HISTORY_SEED)
-        # Only Triage has a time limit in the history, so only its clock is
-        # drafted, on the calendar it will be played on. The calendar never
-        # changes what is drawn, only when the limit falls: the same titles.
-        self.triage_hours = triage_hours
+        # Triage (Tier 1) and NOC (its P1 and P2) have time limits, so their
+        # clocks are drafted, on the calendars they will be played on. A
+        # calendar never changes what is drawn, only when a limit falls: the
+        # same titles (``within`` draws a share, not a number in a range).
+        self.hours = {"triage": triage_hours, "noc": noc_hours}
 
     def specs(self) -> list[Spec]:
         rng = self.rng
@@ -1081,6 +1105,26 @@ class _History:
     def priority(self, weights=(4, 18, 58, 20)) -> int:
         return self.rng.choices((P1, P2, P3, P4), weights=weights)[0]
 
+    def draft(self, opened_at: datetime, board: str, priority: int) -> _Draft:
+        draft = _Draft(opened_at, opened_at, priority)
+        self.arrive(draft, board)
+        return draft
+
+    def arrive(self, draft: _Draft, board: str) -> None:
+        """The ticket arrives on ``board``: a new clock, with the limit the seed's criteria give it there."""
+        limit = {"triage": TIER1_LIMIT, "noc": m(NOC_LIMITS.get(draft.priority, 0)) or None}.get(board)
+        draft.arrive(self.hours.get(board), limit)
+
+    def within(self, draft: _Draft, low: float, high: float) -> timedelta:
+        """A stretch of low–high minutes with the clock running that ends a minute or more before the limit.
+
+        A share of the range is drawn, so the draws are the same whatever
+        the calendar makes of the time left.
+        """
+        room = max(0.0, (draft.left - m(1)).total_seconds() / 60)
+        low, high = min(low, room), min(high, room)
+        return timedelta(seconds=round((low + (high - low) * self.rng.random()) * 60))
+
     # --- Triage: the front line ----------------------------------------------
 
     TRIAGE_PATHS = {
@@ -1097,7 +1141,8 @@ class _History:
 
     def _triage(self, opened_at: datetime) -> Spec:
         rng = self.rng
-        draft = _Draft(opened_at, opened_at, calendar=self.triage_hours)
+        # The priority first: should the ticket reach NOC after an onsite visit, its limit there follows it.
+        draft = self.draft(opened_at, "triage", self.priority())
         staffed = self.staffed(opened_at) == opened_at
         if staffed:
             path = rng.choices(list(self.TRIAGE_PATHS), weights=list(self.TRIAGE_PATHS.values()))[0]
@@ -1163,7 +1208,7 @@ class _History:
             "triage",
             template,
             source=source,
-            priority=self.priority(),
+            priority=draft.priority,
             assignee=draft.owner,
             opened_by=t1 if source in (S.PHONE, S.WALK_IN) else "",
         )
@@ -1198,7 +1243,7 @@ class _History:
 
     def _back_on_triage(self, draft: _Draft, then: str = "resolve") -> None:
         """The ticket came (back) to Triage at tier 1: someone there takes it."""
-        draft.arrive_on_triage()
+        self.arrive(draft, "triage")
         t1 = self.rng.choice(T1)
         draft.on_clock(self.minutes(2, 12))
         draft.take("In progress", t1)
@@ -1224,6 +1269,7 @@ class _History:
     ) -> None:
         """The ticket arrived on Support at ``tier``: a senior technician works it to ``outcome``."""
         rng = self.rng
+        self.arrive(draft, "support")
         tech = tech or ("rex" if tier == 3 else rng.choice(T2))
         self.later_staffed(draft, m(10), m(150))
         draft.take("In progress", tech)
@@ -1267,7 +1313,7 @@ class _History:
     def _support_work(self, opened_at: datetime) -> Spec:
         """Work opened on Support itself: projects, planned changes."""
         rng = self.rng
-        draft = _Draft(opened_at, opened_at, calendar=self.triage_hours)
+        draft = self.draft(opened_at, "support", self.priority((1, 12, 52, 35)))
         tier = 3 if rng.random() < 0.25 else 2
         tech = "rex" if tier == 3 else rng.choice(T2)
         draft.assignee = tech
@@ -1298,7 +1344,7 @@ class _History:
             "support",
             rng.choice(PROJECTS),
             source=rng.choice((S.EMAIL, S.PORTAL, S.PHONE)),
-            priority=self.priority((1, 12, 52, 35)),
+            priority=draft.priority,
             tier=tier,
             assignee=tech,
             opened_by=tech,
@@ -1316,63 +1362,119 @@ class _History:
         self._noc_after_visit(draft)
 
     # --- NOC: remote, automated, at any hour ---------------------------------
-
-    def _noc_after_visit(self, draft: _Draft, again: bool = False) -> None:
-        """Back on NOC after the onsite part: watch it remotely, then close (or it fails again)."""
-        tech = self.rng.choice(T2)
-        self.later_staffed(draft, m(10), h(4))
-        draft.take("In progress", tech)
-        if again:
-            self.later_staffed(draft, h(2), h(20))
-            self.note(draft, tech, "", 10, "Dropped again overnight; needs another visit.")
-            draft.add("onsite", tech)  # still needs onsite: the NOC condition sends it back
-            self._senior(draft, 2, "resolve", tech="sam")
-            return
-        self.later_staffed(draft, m(30), h(24))
-        self.note(draft, tech, "monitor", self.rng.randint(5, 30))
-        draft.later(timedelta(seconds=30))
-        draft.add("resolve", tech)
+    #
+    # A P3 or P4 alert has no limit: it waits for office hours like any work.
+    # A P1 or P2 one is on NOC's clock (NOC_LIMITS, around the clock): the
+    # on-call technician takes it within minutes, and it is fixed, parked with
+    # the vendor (the clock pauses) or handed on before the limit — or the
+    # scheduler sends it to Support at the deadline.
 
     NOC_PATHS = {"fix": 72, "onsite": 10, "user": 12, "bounce": 4, "stale": 0.8}
+    URGENT_NOC_PATHS = {"fix": 64, "breach": 14, "onsite": 10, "user": 6, "bounce": 4, "stale": 0.8}
 
     def _noc(self, opened_at: datetime) -> Spec:
         rng = self.rng
-        draft = _Draft(opened_at, opened_at, calendar=self.triage_hours)
-        path = rng.choices(list(self.NOC_PATHS), weights=list(self.NOC_PATHS.values()))[0]
+        draft = self.draft(opened_at, "noc", self.priority((6, 30, 54, 10)))
+        urgent = draft.limit is not None
+        paths = self.URGENT_NOC_PATHS if urgent else self.NOC_PATHS
+        path = rng.choices(list(paths), weights=list(paths.values()))[0]
         tech = rng.choice(T2)
-        template = rng.choice({"fix": ALERTS, "stale": ALERTS, "user": ALERTS_FOR_A_USER}.get(path, ALERTS_ONSITE))
-        self.later_staffed(draft, m(2), m(90))
-        draft.take("In progress", tech)
+        template = rng.choice(
+            {"fix": ALERTS, "stale": ALERTS, "breach": ALERTS, "user": ALERTS_FOR_A_USER}.get(path, ALERTS_ONSITE)
+        )
+        self._noc_pick_up(draft, tech)
         if path in ("fix", "stale"):
             if path == "stale" or rng.random() < 0.15:
-                self.later_staffed(draft, m(5), m(40))
+                self._noc_work(draft, 5, 40, 2, 5)
                 self.note(draft, tech, "", 10, "Case opened with the vendor.")
-                draft.add("column", "Waiting on vendor", tech)
+                draft.add("column", "Waiting on vendor", tech)  # the clock pauses
                 if path == "stale":
                     return self._alert_spec(draft, template)
-                self.later_staffed(draft, h(4), h(72))
+                self.later_staffed(draft, h(1) if urgent else h(4), h(12) if urgent else h(72))
                 draft.add("column", "In progress", tech)
-            work = self.minutes(5, 60)
-            draft.later(work)
+            work = self._noc_work(draft, 5, 60, 3, 25, staffed=False)
             self.note(draft, tech, "noc", work.total_seconds() / 60)
-            draft.later(timedelta(seconds=30))
+            self._noc_step(draft, timedelta(seconds=30))
             draft.add("resolve", tech)
+        elif path == "breach":
+            work = self.within(draft, 3, 12)
+            draft.on_clock(work)
+            self.note(draft, tech, "", work.total_seconds() / 60, "Remote checks and a restart did not clear it.")
+            draft.time_limit()
+            self._senior(draft, 2, self._outcome())
         elif path == "user":
-            self.later_staffed(draft, m(5), m(40))
+            self._noc_work(draft, 5, 40, 2, 10)
             self.note(draft, tech, "", 10, "Needs a word with the user.")
             draft.criterion("User-facing follow-up", tech, "The user has to act on this; over to Triage.")
             self._back_on_triage(draft, rng.choices(("resolve", "breach"), weights=(80, 20))[0])
         else:
-            self.later_staffed(draft, m(10), m(60))
+            self._noc_work(draft, 10, 60, 3, 12)
             self.note(draft, tech, "", 15, "Remote checks done; this needs hands on site.")
             draft.add("onsite", tech)  # the NOC's Needs onsite visit condition moves it
             self._senior(draft, 2, "onsite", tech="sam", back_again=path == "bounce")
         return self._alert_spec(draft, template)
 
+    def _noc_pick_up(self, draft: _Draft, tech: str) -> None:
+        """``tech`` takes the alert: the on-call technician within minutes if it has a limit, else in office hours."""
+        if draft.limit is None:
+            self.later_staffed(draft, m(2), m(90))
+        else:
+            draft.on_clock(self.within(draft, 1, 6))
+        draft.take("In progress", tech)
+
+    def _noc_work(
+        self, draft: _Draft, low: float, high: float, urgent_low: float, urgent_high: float, *, staffed: bool = True
+    ) -> timedelta:
+        """Time on NOC: low–high minutes (ending in office hours if ``staffed``), or with a limit,
+        urgent_low–urgent_high minutes on the clock, ending before the limit."""
+        if draft.limit is None:
+            span = self.minutes(low, high)
+            draft.t = self.staffed(draft.t + span) if staffed else draft.t + span
+            return span
+        span = self.within(draft, urgent_low, urgent_high)
+        draft.on_clock(span)
+        return span
+
+    def _noc_step(self, draft: _Draft, span: timedelta) -> None:
+        """A moment's pause before the next step, on the clock where it counts."""
+        if draft.limit is None:
+            draft.later(span)
+        else:
+            draft.on_clock(span)
+
+    def _noc_after_visit(self, draft: _Draft, again: bool = False) -> None:
+        """Back on NOC after the onsite part: watch it remotely, then close (or it fails again).
+
+        With a limit, the on-call technician checks it at once and closes it
+        (or sends it back) before the limit; else it is watched for a while.
+        """
+        tech = self.rng.choice(T2)
+        self.arrive(draft, "noc")
+        urgent = draft.limit is not None
+        if urgent:
+            self._noc_pick_up(draft, tech)
+        else:
+            self.later_staffed(draft, m(10), h(4))
+            draft.take("In progress", tech)
+        if again:
+            self._noc_work(draft, h(2).total_seconds() / 60, h(20).total_seconds() / 60, 2, 10)
+            if urgent:
+                self.note(draft, tech, "", 10, "Still dropping after the visit; needs another one.")
+            else:
+                self.note(draft, tech, "", 10, "Dropped again overnight; needs another visit.")
+            draft.add("onsite", tech)  # still needs onsite: the NOC condition sends it back
+            self._senior(draft, 2, "resolve", tech="sam")
+            return
+        work = self._noc_work(draft, 30, h(24).total_seconds() / 60, 3, 12)
+        if urgent:
+            self.note(draft, tech, "", work.total_seconds() / 60, "Remote checks all green after the visit.")
+        else:
+            self.note(draft, tech, "monitor", self.rng.randint(5, 30))
+        self._noc_step(draft, timedelta(seconds=30))
+        draft.add("resolve", tech)
+
     def _alert_spec(self, draft: _Draft, template: tuple) -> Spec:
-        spec = self.spec(
-            draft, "noc", template, source=S.MONITORING, priority=self.priority((6, 30, 54, 10)), opened_by=""
-        )
+        spec = self.spec(draft, "noc", template, source=S.MONITORING, priority=draft.priority, opened_by="")
         spec.requester = "Backup alert" if spec.title.startswith("Backup") else "RMM alert"
         return spec
 
@@ -1621,13 +1723,15 @@ def _email(name: str, client: str) -> str:
     return f"{local}@{domain}"
 
 
-def history_specs(now: datetime, days: int, triage_hours: Calendar | None = None) -> list[Spec]:
+def history_specs(
+    now: datetime, days: int, triage_hours: Calendar | None = None, noc_hours: Calendar | None = None
+) -> list[Spec]:
     """The history's tickets for ``days`` before ``now``, oldest first; none of them shares a title
-    with this week's tickets (those are found by title). Triage's time limits fall in the working
-    time of ``triage_hours`` (None: wall time)."""
+    with this week's tickets (those are found by title). Triage's and NOC's time limits fall in the
+    working time of ``triage_hours`` and ``noc_hours`` (None: wall time)."""
     if days <= 0:
         return []
-    specs = _History(now, days, triage_hours).specs()
+    specs = _History(now, days, triage_hours, noc_hours).specs()
     clash = {s.title for s in specs} & {s.title for s in TICKETS}
     if clash:
         raise ValueError(f"History titles clash with this week's demo tickets: {sorted(clash)}")
@@ -1673,10 +1777,11 @@ def _seed_calendars(boards: dict[str, Board]) -> None:
     outside office hours, so they play in wall time, as written, and the
     calendars then take over their running clocks (``recompute_deadlines``:
     what is left of each limit counts in working hours from here on). The
-    history follows whatever calendar Triage has when it plays: on a fresh
-    desk it plays before the calendars exist, in wall time; written later by
-    the worker (``make run``), it is drafted in Triage's working hours, so its
-    time limits still fall where the services put them.
+    history follows whatever calendars Triage and NOC have when it plays: on
+    a fresh desk it plays before the calendars exist, in wall time; written
+    later by the worker (``make run``), it is drafted in their working hours
+    (NOC's around the clock), so its time limits still fall where the
+    services put them.
     """
     if Calendar.objects.filter(board__in=list(boards.values())).count() == len(boards):
         return
@@ -1736,9 +1841,37 @@ def _load(
                 now=now,
                 recompute=False,
             )
+        # NOC's urgent alerts have a limit (NOC_LIMITS); P3 and P4 keep none. Made
+        # before the tickets, so they get their deadlines as they open; with
+        # tickets on the desk already (a desk loaded before), theirs are recomputed.
+        if not Criterion.objects.filter(name=NOC_TIME_LIMIT).exists():
+            services.save_criterion(
+                Criterion(
+                    name=NOC_TIME_LIMIT,
+                    # No number in the text: the pages show the live limits beside it.
+                    description="An urgent alert (P1 or P2) that NOC has not fixed, parked with the vendor or handed "
+                    "on within its limit of active minutes goes to Support. P3 and P4 alerts have no limit.",
+                    direction=Direction.ESCALATE,
+                    trigger=Criterion.Trigger.TIME,
+                    from_board=boards["noc"],
+                    # Where NOC's other escalation goes (Needs onsite visit), to Support's New column.
+                    to_board=boards["support"],
+                    to_tier=2,
+                    p1_limit_minutes=NOC_LIMITS[P1],
+                    p2_limit_minutes=NOC_LIMITS[P2],
+                    # The bell warns when the card turns amber, as for the Tier 1 limit.
+                    warn_at_percent=80,
+                    position=max((c.position for c in criteria.values()), default=0) + 3,
+                ),
+                actor=None,
+                now=now,
+                recompute=Ticket.objects.exists(),
+            )
+    # With the criteria the demo adds: the history's timeouts name NOC's.
+    criteria = {c.name: c for c in Criterion.objects.all()}
     player = _Player(boards, criteria, clients, users, skills)
 
-    history = history_specs(now, history_days, load_calendar(boards["triage"]))
+    history = history_specs(now, history_days, load_calendar(boards["triage"]), load_calendar(boards["noc"]))
     history_skipped, history_created, history_problem = False, 0, ""
     if history:
         history_skipped, history_created, history_problem = _load_history(player, history, now, progress, history_chunk)
