@@ -153,6 +153,9 @@ class Arrow:
         if c.trigger == Criterion.Trigger.TIME:
             # describe_limit: "30 min", "30 min; P1 10 min" or "P1 10 min, P2 20 min only".
             return f"time limit {c.describe_limit()}"
+        if c.trigger == Criterion.Trigger.INACTIVITY:
+            # Counted in the board's working hours (its calendar), like the time limits.
+            return f"no activity for {c.idle_hours} working hours{' (notifies)' if c.notify_only else ''}"
         if c.trigger == Criterion.Trigger.CONDITION:
             return f"condition: {c.get_condition_display().lower().removeprefix('the ticket ')}"
         return TRIGGER_TEXT.get(c.trigger, c.trigger)

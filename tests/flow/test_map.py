@@ -296,3 +296,16 @@ def test_a_time_arrow_names_its_limits_per_priority(desk):
     assert arrow(m, noc_fast.name).trigger_text == "time limit P1 10 min, P2 20 min only"
     svg = graph.render_svg(m, standalone=True)
     assert "None" not in svg and "P1 10 min, P2 20 min only" in svg
+
+
+def test_an_inactivity_arrow_says_its_working_hours(desk):
+    idle = Criterion.objects.create(
+        name="Untouched for three days",
+        direction=Direction.ESCALATE,
+        trigger=Criterion.Trigger.INACTIVITY,
+        from_board=desk.triage,
+        to_board=desk.support,
+        idle_hours=30,
+    )
+
+    assert arrow(graph.build(q(), NOW), idle.name).trigger_text == "no activity for 30 working hours"
