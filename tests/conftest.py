@@ -8,11 +8,17 @@ point at one. CI always sets both.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
+from django.core.servers.basehttp import ThreadedWSGIServer
 
 from tests.factories import make_ticket, make_user
+
+# The real worker and beat of the Celery integration tests (``start_celery``).
+pytest_plugins = ["tests.celery_worker"]
 
 USING_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 USING_REDIS = bool(settings.REDIS_URL)
@@ -58,6 +64,103 @@ def _celery_eager(request):
     yield
     app.conf.task_always_eager = previous
     _state._set_task_join_will_block(join_will_block)
+
+
+class SettlingServer(ThreadedWSGIServer):
+    """Django's threaded test server, which knows when its last connection closed; on SQLite, one request at a time.
+
+    A browser keeps its connections open (keep-alive) and the board polls every
+    few seconds, so a request thread can outlive the test that caused it; the
+    ``_live_server_settles`` fixture waits for the last one (``wait_idle``)
+    before the database is emptied. On in-memory SQLite every thread of the
+    server shares the test thread's one connection, where two requests at once
+    would interleave their transactions (one's COMMIT ending the other's), so
+    there the application is called under a lock.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._serving = 0
+        self._idle = threading.Condition()
+        self._one_at_a_time = threading.Lock()
+
+    def set_app(self, application) -> None:
+        if not self.connections_override:
+            super().set_app(application)
+            return
+
+        def one_at_a_time(environ, start_response):
+            with self._one_at_a_time:
+                return application(environ, start_response)
+
+        super().set_app(one_at_a_time)
+
+    def process_request(self, request, client_address) -> None:
+        with self._idle:
+            self._serving += 1
+        try:
+            super().process_request(request, client_address)  # hands the connection to a new thread
+        except BaseException:
+            self._done()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)  # until the client closes the connection
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        with self._idle:
+            self._serving -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> int:
+        """Wait until no connection is open; returns how many still are when ``timeout`` seconds ran out."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._serving == 0, timeout)
+            return self._serving
+
+
+@pytest.fixture(scope="session")
+def live_server(request, django_db_setup) -> Iterator:
+    """pytest-django's live server, started once the test database exists, on a ``SettlingServer``.
+
+    pytest-django's own fixture starts the server before the database when the
+    session's first live-server test names it (session fixtures are set up
+    before function ones): it then finds no in-memory SQLite database to share,
+    and each request thread opens a connection of its own to the shared-cache
+    test database, where one thread's write locks the table under another's
+    read ("database table is locked", which SQLite's busy timeout never retries).
+    """
+    from pytest_django.live_server_helper import LiveServer
+
+    address = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    server = LiveServer(address, start=False)
+    server.thread.server_class = SettlingServer
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _live_server_settles(request) -> Iterator[None]:
+    """After a live-server test, wait for the server's last connection to close before the database is emptied.
+
+    Set up after pytest-django's ``transactional_db`` (its autouse helper comes
+    first) and before the test's own fixtures, so it is torn down after them
+    (the browser's pages, Alertmanager) and before the flush. Without it a poll
+    still being answered reads a database being emptied, and on SQLite the
+    thread ends in an unhandled exception once the server stopped sharing the
+    connection.
+    """
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    server = request.getfixturevalue("live_server")
+    yield
+    still_open = server.thread.httpd.wait_idle(timeout=10)
+    assert not still_open, f"the live server still serves {still_open} connection(s) 10 s after the test"
 
 
 @pytest.fixture

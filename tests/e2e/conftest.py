@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,25 @@ def screenshot_dir() -> Path:
     path = Path(os.environ.get("SCREENSHOT_DIR") or REPO / "test-artifacts" / "screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _close_browser_contexts(request) -> Iterator[None]:
+    """Close every browser context a test opened with ``browser.new_context()`` and left open.
+
+    The browser lives for the session; a page left open keeps polling its
+    board every few seconds into later tests, on whatever data they hold.
+    (Contexts from the ``page``, ``context`` and ``new_context`` fixtures close
+    themselves.) Torn down before ``_live_server_settles`` (tests/conftest.py),
+    which then waits for the server to finish their last requests.
+    """
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    browser = request.getfixturevalue("browser")
+    yield
+    for context in browser.contexts:
+        context.close()
 
 
 @pytest.fixture(autouse=True)

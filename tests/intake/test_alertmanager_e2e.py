@@ -3,7 +3,9 @@
 The test starts Alertmanager with a webhook receiver pointing at live_server,
 posts alerts to Alertmanager's own API (v2), and watches the desk: tickets
 appear, Alertmanager's repeats open nothing more, and the resolution arrives
-when an alert ends. Waits poll the database against a deadline.
+when an alert ends. The test waits on what the webhook answered (the server
+runs in this process), so it reads the database only after each delivery's
+transaction committed, never halfway through one.
 
 Skipped, with the reason, when the binary is missing; under REQUIRE_SERVICES
 (CI) a missing binary is a failure, as for Chromium.
@@ -16,8 +18,9 @@ import os
 import shutil
 import socket
 import subprocess
-import time
+import threading
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from boards.models import Ticket
 from intake import services
 from tests.conftest import REQUIRE_SERVICES
 from tests.intake.conftest import TOKEN
+from tests.processes import stop, wait_for
 
 ALERTMANAGER = Path(os.environ.get("ALERTMANAGER_PATH", "/usr/bin/prometheus-alertmanager"))
 DEADLINE = 30  # seconds; a delivery normally lands within two
@@ -36,16 +40,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _wait_for(what: str, check, timeout: float = DEADLINE):
-    give_up = time.monotonic() + timeout
-    while time.monotonic() < give_up:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"Alertmanager did not deliver within {timeout} s: {what}")
 
 
 @pytest.fixture
@@ -102,28 +96,45 @@ def alertmanager(tmp_path, live_server, source):
                 assert process.poll() is None, (tmp_path / "alertmanager.log").read_text()
                 return False
 
-        _wait_for("Alertmanager to start", ready)
+        wait_for(ready, "Alertmanager's start", [tmp_path / "alertmanager.log"], timeout=DEADLINE)
         yield api
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=10)  # and so its connections to live_server closed
         log.close()
         shutil.rmtree(tmp_path / "data", ignore_errors=True)
 
 
+class Deliveries:
+    """The outcome of every alert the webhook applied, recorded as ``services.receive`` returns (committed)."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[services.Outcome] = []
+        self._arrived = threading.Condition()
+
+    def record(self, outcomes: list[services.Outcome]) -> None:
+        with self._arrived:
+            self.outcomes.extend(outcomes)
+            self._arrived.notify_all()
+
+    def of(self, result: str) -> list[services.Outcome]:
+        return [o for o in self.outcomes if o.result == result]
+
+    def wait_for(self, what: str, done: Callable[[], bool]) -> None:
+        """Wait, without polling, until a delivery makes ``done()`` true."""
+        with self._arrived:
+            if not self._arrived.wait_for(done, timeout=DEADLINE):
+                raise AssertionError(f"Alertmanager did not deliver within {DEADLINE} s: {what}; got {self.outcomes}")
+
+
 @pytest.fixture
-def deliveries(monkeypatch) -> list[list[services.Outcome]]:
+def deliveries(monkeypatch) -> Deliveries:
     """What each delivery the webhook received did (the server runs in this process)."""
-    seen: list[list[services.Outcome]] = []
+    seen = Deliveries()
     real = services.receive
 
     def recording(*args, **kwargs):
         outcomes = real(*args, **kwargs)
-        seen.append(outcomes)
+        seen.record(outcomes)
         return outcomes
 
     monkeypatch.setattr(services, "receive", recording)
@@ -156,27 +167,29 @@ def test_a_real_alertmanager_opens_tickets_dedups_repeats_and_resolves(alertmana
 
     _post(alertmanager, [disk, cpu])
 
-    _wait_for("two tickets", lambda: Ticket.objects.count() == 2)
+    deliveries.wait_for("a ticket for each alert", lambda: len(deliveries.of("opened")) == 2)
     titles = set(Ticket.objects.values_list("title", flat=True))
     assert titles == {"DiskFull on db-1", "CpuHot on web-1"}
     assert set(Ticket.objects.values_list("board", flat=True)) == {desk.noc.pk}
+    fingerprints = {o.fingerprint for o in deliveries.of("opened")}
 
     # Prometheus re-sends firing alerts; Alertmanager repeats its notifications.
     _post(alertmanager, [disk, cpu])
-    _wait_for(
+    deliveries.wait_for(
         "a repeated notification of both alerts",
-        lambda: sum(o.result == "repeat" for delivery in deliveries for o in delivery) >= 2,
+        lambda: {o.fingerprint for o in deliveries.of("repeat")} == fingerprints,
     )
     assert Ticket.objects.count() == 2
 
     # The disk alert ends: posted again with endsAt in the past.
     _post(alertmanager, [_alert("DiskFull", "db-1", started, ends_at=datetime.now(UTC) - timedelta(seconds=1))])
 
+    deliveries.wait_for("the resolution", lambda: deliveries.of("resolved"))
     disk_ticket = Ticket.objects.get(title="DiskFull on db-1")
-    _wait_for("the resolution", lambda: Ticket.objects.get(pk=disk_ticket.pk).resolved_at is not None)
-    disk_ticket.refresh_from_db()
+    assert [o.ticket for o in deliveries.of("resolved")] == [disk_ticket.pk]
+    assert disk_ticket.resolved_at is not None
     assert disk_ticket.column.is_done
     assert disk_ticket.notes.filter(body__startswith="Resolved in Prometheus").exists()
     assert Ticket.objects.get(title="CpuHot on web-1").is_open
     assert Ticket.objects.count() == 2
-    assert sum(o.result == "opened" for delivery in deliveries for o in delivery) == 2
+    assert len(deliveries.of("opened")) == 2
