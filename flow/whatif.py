@@ -77,8 +77,11 @@ the changed ones falls in [start, end) (so a lowered limit can bring a ticket
 that was still running at the end into the period); with a board filter, stays
 on that board. Replaying today's limits unchanged therefore changes nothing, and its
 escalations are the scheduler's recorded ones (the page shows both counts: they
-differ only where the log holds what today's limits would not do — a limit
-changed during the period, or a sweep that ran late past a person's move).
+differ only where the log holds what today's limits and calendars would not
+do — a limit or a board's working hours changed during the period, or a sweep
+that ran late past a person's move). The replay counts every stay on today's
+calendars: history recorded before a board had working hours (a demo desk's
+history, played before its calendars exist) was counted in wall time then.
 """
 
 from __future__ import annotations
