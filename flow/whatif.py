@@ -312,8 +312,8 @@ class Result:
 
     @property
     def change_text(self) -> str:
-        """The change in words, saying which limit and what it was, e.g. "“NOC fast lane” with P1's limit at 5
-        instead of 10 active minutes"."""
+        """The change in words, saying which limit and what it was, after "With": "“NOC fast lane”'s P1 limit
+        at 5 instead of 10 active minutes"."""
         c, name = self.criterion, f"“{self.criterion.name}”"
         if self.new_limit is None:
             return f"{name} switched off"
@@ -324,16 +324,16 @@ class Result:
             kept = ", ".join(f"P{p} {m} min" for p, m in own.items())
             if c.time_limit_minutes is None:
                 return (
-                    f"{name} with a general limit of {self.new_limit} active minutes for the priorities without "
+                    f"{name}'s general limit at {self.new_limit} active minutes for the priorities without "
                     f"their own (it had none: {kept} only)"
                 )
             return (
-                f"{name} with its general limit at {self.new_limit} instead of {c.time_limit_minutes} active "
+                f"{name}'s general limit at {self.new_limit} instead of {c.time_limit_minutes} active "
                 f"minutes ({kept} kept)"
             )
         p = self.priority
         own = c.priority_limits.get(p)
-        changed = f"{name} with P{p}'s limit at {self.new_limit}"
+        changed = f"{name}'s P{p} limit at {self.new_limit}"
         if own is not None:
             return f"{changed} instead of {own} active minutes"
         if c.time_limit_minutes is not None:

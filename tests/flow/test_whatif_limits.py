@@ -112,7 +112,7 @@ def test_a_p1_limit_of_5_minutes_brings_only_the_p1_escalation_forward(by_priori
     assert fired(result.earlier) == {by_priority["A"]: at(5)}
     assert result.earlier[0].before.at == at(10) and result.earlier[0].priority == 1
     assert result.unchanged == 1  # B, a P3, keeps the general 30
-    assert result.change_text == "“Tier 1 time limit” with P1's limit at 5 instead of 10 active minutes"
+    assert result.change_text == "“Tier 1 time limit”'s P1 limit at 5 instead of 10 active minutes"
 
 
 def test_a_general_limit_of_20_minutes_leaves_the_p1_limit_alone(by_priority, limit):
@@ -121,7 +121,7 @@ def test_a_general_limit_of_20_minutes_leaves_the_p1_limit_alone(by_priority, li
     assert fired(result.earlier) == {by_priority["B"]: at(20)}
     assert result.unchanged == 1  # A keeps its own 10
     assert result.change_text == (
-        "“Tier 1 time limit” with its general limit at 20 instead of 30 active minutes (P1 10 min kept)"
+        "“Tier 1 time limit”'s general limit at 20 instead of 30 active minutes (P1 10 min kept)"
     )
 
 
@@ -137,7 +137,7 @@ def test_a_longer_p1_limit_lets_the_p1_ticket_be_resolved_on_triage(by_priority,
 def test_a_p2_limit_on_a_criterion_without_one_reads_from_the_general_limit(by_priority, limit):
     result = whatif.replay(WEEK, NOW, limit, 5, priority=2)
 
-    assert result.change_text == "“Tier 1 time limit” with P2's limit at 5 instead of the general 30 active minutes"
+    assert result.change_text == "“Tier 1 time limit”'s P2 limit at 5 instead of the general 30 active minutes"
     assert result.unchanged == 2  # no P2 ticket in the period
 
 
@@ -150,7 +150,7 @@ def test_a_general_limit_for_a_criterion_with_priority_limits_only(by_priority, 
     # Today only P1 has a limit, so today's limits would not escalate B (a P3; the log's escalation at
     # +30 came from the general limit it had then). With a general 20 it goes at +20: a new escalation.
     assert result.change_text == (
-        "“Tier 1 time limit” with a general limit of 20 active minutes for the priorities without their own "
+        "“Tier 1 time limit”'s general limit at 20 active minutes for the priorities without their own "
         "(it had none: P1 10 min only)"
     )
     assert fired(result.new) == {by_priority["B"]: at(20)}
@@ -212,7 +212,7 @@ def test_the_page_replays_a_p1_limit(client, manager, by_priority, limit, time_m
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "with P1&#x27;s limit at 5 instead of 10 active minutes" in html
+    assert "With “Tier 1 time limit”&#x27;s P1 limit at 5 instead of 10 active minutes" in html
     assert f'href="/tickets/{by_priority["A"]}/"' in html
     assert "Tier 1 time limit (30 min; P1 10 min)" in html  # the choice names each criterion's limits
     assert Criterion.objects.get(pk=limit.pk).p1_limit_minutes == 10  # nothing saved
