@@ -3,7 +3,7 @@
 
 Seeds the tickets with COPY straight into the table (not through the services,
 which would take many minutes) into a throwaway PostgreSQL database named
-``sb_apibench``, then times GET /api/v1/tickets/ through Django's test client
+``sb_apibench`` (or $BENCH_DATABASE), then times GET /api/v1/tickets/ through Django's test client
 with a bearer token, as a Triage technician (who sees a third of the desk) and
 as a manager (who sees all of it):
 
@@ -27,95 +27,60 @@ import argparse
 import importlib.util
 import os
 import random
-import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-os.environ.setdefault("STATIC_MANIFEST", "false")
-os.environ.setdefault("SWITCHBACK_CELERY_DIR", tempfile.mkdtemp(prefix="switchback-bench-celery-"))
-os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import _setup
 
-DATABASE = "sb_apibench"
+DATABASE = os.environ.get("BENCH_DATABASE", "sb_apibench")
 TARGET_MS = 50
 EARLY = 1_000  # tickets seeded before the first query count
 
 
 def seed(boards: dict, people: list[int], first: int, last: int, now, rng: random.Random) -> None:
     """COPY tickets ``first``..``last`` (ids) onto the three boards: older ones mostly resolved."""
-    from django.db import connection
-
     from boards.models import Column, Ticket
 
     columns = {slug: list(Column.objects.filter(board=board).order_by("position")) for slug, board in boards.items()}
-    cols = ["id", "title", "description", "requester_name", "requester_email", "priority", "source", "board_id"]
-    cols += ["column_id", "tier", "version", "needs_onsite", "created_at", "updated_at", "resolved_at"]
-    cols += ["entered_board_at", "active_time", "assignee_id"]
     total = 100_000
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {Ticket._meta.db_table} ({', '.join(cols)}) FROM STDIN") as copy:
-            for pk in range(first, last + 1):
-                slug = rng.choice(("triage", "triage", "noc", "support"))
-                created = now - timedelta(days=90) * (1 - pk / total) - timedelta(minutes=rng.random())
-                done = pk < total * 0.9 and rng.random() < 0.95
-                column = columns[slug][-1] if done else rng.choice(columns[slug][:-1])
-                updated = created + timedelta(hours=rng.random() * 48)
-                copy.write_row(
-                    (
-                        pk,
-                        f"Bench ticket {pk}",
-                        "",
-                        "Pat Requester",
-                        "pat@example.com",
-                        1 + pk % 4,
-                        "portal",
-                        boards[slug].pk,
-                        column.pk,
-                        2 if slug == "support" else 1,
-                        1,
-                        False,
-                        created,
-                        updated,
-                        updated if done else None,
-                        created,
-                        timedelta(0),
-                        rng.choice(people) if rng.random() < 0.6 else None,
-                    )
-                )
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{Ticket._meta.db_table}', 'id'), %s)", [last])
-        cursor.execute(f"VACUUM ANALYZE {Ticket._meta.db_table}")
+
+    def tickets():
+        for pk in range(first, last + 1):
+            slug = rng.choice(("triage", "triage", "noc", "support"))
+            created = now - timedelta(days=90) * (1 - pk / total) - timedelta(minutes=rng.random())
+            done = pk < total * 0.9 and rng.random() < 0.95
+            column = columns[slug][-1] if done else rng.choice(columns[slug][:-1])
+            updated = created + timedelta(hours=rng.random() * 48)
+            yield {
+                "id": pk,
+                "title": f"Bench ticket {pk}",
+                "priority": 1 + pk % 4,
+                "board_id": boards[slug].pk,
+                "column_id": column.pk,
+                "tier": 2 if slug == "support" else 1,
+                "created_at": created,
+                "updated_at": updated,
+                "resolved_at": updated if done else None,
+                "entered_board_at": created,
+                "assignee_id": rng.choice(people) if rng.random() < 0.6 else None,
+            }
+
+    _setup.copy_tickets(tickets())
+    _setup.vacuum_analyze(Ticket._meta.db_table)
 
 
 def measure(client, url: str, headers: dict, runs: int) -> tuple[float, int, dict]:
-    """Median milliseconds of GET ``url`` over ``runs`` (after a warm-up), its query count, and the answer."""
-    from django.db import connection
+    """Median milliseconds of GET ``url`` over ``runs`` (after a warm-up), its query count, and the answer.
 
-    count = 0
-
-    def counter(execute, sql, params, many, context):
-        nonlocal count
-        count += 1
-        return execute(sql, params, many, context)
-
-    client.get(url, headers=headers)  # warm-up: the token's last_used_at is written once, here
-    with connection.execute_wrapper(counter):
-        response = client.get(url, headers=headers)
+    The warm-up is where the token's last_used_at is written, once.
+    """
+    ms, count, response = _setup.timed(lambda: client.get(url, headers=headers), runs)
     assert response.status_code == 200, response.content[:300]
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        client.get(url, headers=headers)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000, count, response.json()
+    return ms, count, response.json()
 
 
 def main() -> int:
@@ -125,31 +90,20 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=12)
     args = parser.parse_args()
 
-    import django
-
-    django.setup()
-    from django.db import connection
+    _setup.setup(database_url=_setup.LOCAL_POSTGRESQL)
     from django.test import Client
-    from django.test.utils import setup_test_environment, teardown_test_environment
     from django.utils import timezone
 
     from api.models import ApiToken
     from boards.seed import seed_structure
     from tests.factories import make_user
 
-    if connection.vendor != "postgresql":
-        print("bench/api.py: skipped; it measures PostgreSQL's plans (set DATABASE_URL=postgres://…).")
+    if not _setup.postgresql_only("bench/api.py"):
         return _alerts()
 
-    setup_test_environment()
-    settings_dict = connection.settings_dict
-    test_settings = settings_dict.setdefault("TEST", {})
-    old_name = settings_dict["NAME"]
-    test_settings["NAME"] = DATABASE
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     rng = random.Random(args.seed)
     now = timezone.now()
-    try:
+    with _setup.throwaway_database(DATABASE):
         boards, _ = seed_structure()
         tess = make_user("tess", tier=1, boards=[boards["triage"]])
         people = [tess.pk] + [make_user(f"tech{n}", tier=1 + n % 3, boards=[boards["triage"]]).pk for n in range(20)]
@@ -212,10 +166,6 @@ def main() -> int:
             + ("yes" if steady else "NO")
             + " (a board filter adds one lookup of the board's id)"
         )
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        test_settings.pop("NAME", None)
-        teardown_test_environment()
 
     return _alerts()
 

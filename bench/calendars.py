@@ -20,7 +20,6 @@ build. No database: the calendar's rows are built in memory.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from datetime import datetime, timedelta
@@ -28,14 +27,10 @@ from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import _setup
 
-import django  # noqa: E402
-
-django.setup()
+_setup.setup()
 
 from calendars import working  # noqa: E402
 from calendars.models import Calendar, WorkingSpan  # noqa: E402

@@ -36,23 +36,14 @@ the production engine's plans.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-os.environ.setdefault("STATIC_MANIFEST", "false")
-os.environ.setdefault("SWITCHBACK_CELERY_DIR", tempfile.mkdtemp(prefix="switchback-bench-celery-"))
-os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import _setup
 
 TARGETS_MS = {"page": 300, "what-if": 2000}
 DAYS = 90
@@ -187,8 +178,6 @@ def _life(rng: random.Random, desk: Desk, ticket_id: int, opened: float, now: fl
 
 def seed(desk: Desk, tickets: int, now, rng: random.Random) -> tuple[int, int]:
     """COPY ``tickets`` tickets, their moves and a note each into the tables; returns (tickets, moves)."""
-    from django.db import connection
-
     from boards.models import Note, Ticket
     from routing.models import Criterion, Move
     from tests.factories import make_user
@@ -241,6 +230,7 @@ def seed(desk: Desk, tickets: int, now, rng: random.Random) -> tuple[int, int]:
         "criterion_id",
         "actor_id",
         "note",
+        "snapshot",
         "created_at",
     ]
     note_cols = ["ticket_id", "author_id", "body", "internal", "minutes_worked", "created_at", "resolution"]
@@ -248,7 +238,7 @@ def seed(desk: Desk, tickets: int, now, rng: random.Random) -> tuple[int, int]:
     for pk in range(1, tickets + 1):
         opened = start + (end - start) * (pk - 1) / tickets + rng.uniform(0, 60)
         moves, state = _life(rng, desk, pk, opened, end, people)
-        move_rows.extend((*m[:10], "", ts(m[10])) for m in moves)
+        move_rows.extend((*m[:10], "", "{}", ts(m[10])) for m in moves)  # no snapshot: Move.why says less
         last = moves[-1][10]
         column = state["column"]
         resolved = ts(last) if column.is_done else None
@@ -285,48 +275,13 @@ def seed(desk: Desk, tickets: int, now, rng: random.Random) -> tuple[int, int]:
         note_at = opened + (last - opened) * rng.random()
         tier = rng.choice((1, 1, 2, 3))
         note_rows.append((pk, rng.choice(people[tier]), "Worked on it", True, rng.randint(5, 90), ts(note_at), False))
-    # One COPY at a time: a connection carries a single COPY.
-    with connection.cursor() as cursor:
-        for model, columns, rows in (
-            (Ticket, ticket_cols, ticket_rows),
-            (Move, move_cols, move_rows),
-            (Note, note_cols, note_rows),
-        ):
-            with cursor.cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{Ticket._meta.db_table}', 'id'), %s)", [tickets])
+    # Tuples, not copy_tickets' dicts: a million moves are held in memory already.
+    _setup.copy_rows(Ticket, ticket_cols, ticket_rows)
+    _setup.copy_rows(Move, move_cols, move_rows)
+    _setup.copy_rows(Note, note_cols, note_rows)
+    _setup.set_next_id(Ticket, tickets)
     assert Criterion.objects.exists()
     return tickets, len(move_rows)
-
-
-def _median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
-
-
-def _time(fn, runs: int) -> tuple[float, int]:
-    """Median wall time of ``fn`` over ``runs`` runs (after one warm-up), and its query count.
-
-    Queries are counted with an execute wrapper: the test client's request
-    signals reset ``connection.queries``, so CaptureQueriesContext sees none.
-    """
-    from django.db import connection
-
-    count = 0
-
-    def counter(execute, sql, params, many, context):
-        nonlocal count
-        count += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(counter):
-        fn()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return _median_ms(samples), count
 
 
 def main() -> int:
@@ -337,13 +292,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=8)
     args = parser.parse_args()
 
-    import django
-
-    django.setup()
-    from django.db import connection
+    _setup.setup()
     from django.http import QueryDict
     from django.test import Client
-    from django.test.utils import setup_test_environment, teardown_test_environment
     from django.utils import timezone
 
     from boards.models import Ticket
@@ -353,14 +304,10 @@ def main() -> int:
     from routing.models import Move
     from tests.factories import make_user
 
-    if connection.vendor != "postgresql":
-        print("bench/flow.py: skipped; it measures PostgreSQL's plans (set DATABASE_URL=postgres://…).")
+    if not _setup.postgresql_only("bench/flow.py"):
         return 0
 
-    setup_test_environment()
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=args.keep)
-    try:
+    with _setup.throwaway_database(reuse=args.keep, keep=args.keep):
         boards, criteria = seed_structure()
         desk = Desk(boards, criteria)
         seeded = 0.0
@@ -370,20 +317,14 @@ def main() -> int:
                 return 2
             started = time.perf_counter()
             n_tickets, n_moves = seed(desk, args.tickets, timezone.now(), random.Random(args.seed))
-            with connection.cursor() as cursor:
-                # As autovacuum would after a bulk load: statistics, and the visibility
-                # map that lets index-only scans skip the table.
-                for table in ("boards_ticket", "routing_move", "boards_note"):
-                    cursor.execute(f"VACUUM ANALYZE {table}")
+            _setup.vacuum_analyze("boards_ticket", "routing_move", "boards_note")
             seeded = time.perf_counter() - started
         coverage = facts.Coverage.read()
         built = facts.build(full=not coverage.built or seeded > 0)
         assert built is not None, "another writer held the database: cannot build the facts"
         if built.tickets:
-            with connection.cursor() as cursor:
-                # As autovacuum would after the first build (the facts' visibility map).
-                for table in ("flow_ticketfact", "flow_boardtime", "flow_routingstep", "flow_noteposition"):
-                    cursor.execute(f"VACUUM ANALYZE {table}")
+            # As autovacuum would after the first build (the facts' visibility map).
+            _setup.vacuum_analyze("flow_ticketfact", "flow_boardtime", "flow_routingstep", "flow_noteposition")
         first_build = built
         catch_up = facts.build()
         manager = make_user(f"bench-manager-{int(time.time())}", manager=True)
@@ -413,8 +354,10 @@ def main() -> int:
                 assert response.status_code == 200, response.status_code
 
             query = FlowQuery.from_query(QueryDict(f"range={key}"), now)
-            ms, count = _time(page, args.runs)
-            g_ms, g_count = _time(lambda query=query: gauges.compute(query, timezone.now()), args.runs)
+            ms, count, _ = _setup.timed(page, args.runs, warm_up=False)
+            g_ms, g_count, _ = _setup.timed(
+                lambda query=query: gauges.compute(query, timezone.now()), args.runs, warm_up=False
+            )
             moves_in = Move.objects.filter(created_at__gte=now - timedelta(days=int(key[:-1]))).count()
             rows.append(
                 (
@@ -428,7 +371,9 @@ def main() -> int:
 
         what = QueryDict("criterion={}&limit=45".format(criteria["Tier 1 time limit"].pk))
         query = FlowQuery.from_query(QueryDict("range=30d"), now)
-        wi_ms, wi_count = _time(lambda: whatif.page_context(what, query, timezone.now()), max(1, args.runs // 2))
+        wi_ms, wi_count, _ = _setup.timed(
+            lambda: whatif.page_context(what, query, timezone.now()), max(1, args.runs // 2), warm_up=False
+        )
         result = whatif.page_context(what, query, timezone.now()).get("result")
         summary = "" if result is None else f" · {result.summary_text}"
         rows.append(("what-if", "What-if, 30d, Tier 1 limit 30 → 45 min", wi_ms, f"{wi_count} queries{summary}"))
@@ -436,10 +381,6 @@ def main() -> int:
             target = TARGETS_MS.get(target_key)
             verdict = "" if target is None else (f"target {target} ms: " + ("ok" if ms <= target else "OVER"))
             print(f"  {name:<42} {ms:8.1f} ms   {verdict:<22} {note}")
-    finally:
-        if not args.keep:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
-        teardown_test_environment()
     return 0
 
 

@@ -33,25 +33,13 @@ import argparse
 import gzip
 import os
 import random
-import statistics
 import sys
-import tempfile
 import time
-import warnings
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-os.environ.setdefault("STATIC_MANIFEST", "false")
-os.environ.setdefault("SWITCHBACK_CELERY_DIR", tempfile.mkdtemp(prefix="switchback-bench-celery-"))
-os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-# WhiteNoise looks for collected static files, which a bench never collects.
-warnings.filterwarnings("ignore", message="No directory at")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import _setup
 
 DATABASE = os.environ.get("BENCH_DATABASE", "sb_pagesbench")
 # board slug: (tickets, open, open about a printer)
@@ -62,101 +50,59 @@ TOPICS = ("VPN drops", "mailbox full", "disk alert", "password reset", "slow lap
 
 def seed(boards: dict, people: list[int], hank: int, now, rng: random.Random) -> None:
     """COPY the desk: per board, old tickets resolved, the newest ``open`` still open."""
-    from django.db import connection
-
     from boards.models import Client, Column, Ticket
 
     clients = [Client.objects.create(name=f"Client {n:03d}").pk for n in range(200)]
     columns = {slug: list(Column.objects.filter(board=board).order_by("position")) for slug, board in boards.items()}
-    cols = ["id", "title", "description", "requester_name", "requester_email", "priority", "source", "board_id"]
-    cols += ["column_id", "tier", "version", "needs_onsite", "created_at", "updated_at", "resolved_at"]
-    cols += ["entered_board_at", "active_time", "assignee_id", "client_id", "deadline_at", "clock_started_at"]
-    pk = 0
-    hank_left = HANK_OPEN
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {Ticket._meta.db_table} ({', '.join(cols)}) FROM STDIN") as copy:
-            for slug, (total, still_open, printers) in SHAPE.items():
-                done_column = next(c for c in columns[slug] if c.category == Column.Category.DONE)
-                open_columns = [c for c in columns[slug] if c.category != Column.Category.DONE]
-                for n in range(total):
-                    pk += 1
-                    is_open = n >= total - still_open
-                    created = now - timedelta(days=90) * (1 - n / total) - timedelta(minutes=rng.random() * 30)
-                    updated = created + timedelta(hours=rng.random() * 48)
-                    printer = is_open and n >= total - printers
-                    title = f"Printer on floor {n % 7} jams" if printer else f"{rng.choice(TOPICS)} ({pk})"
-                    column = rng.choice(open_columns) if is_open else done_column
-                    assignee = rng.choice(people) if rng.random() < 0.6 else None
-                    if is_open and slug != "triage" and hank_left and rng.random() < 0.6:
-                        assignee, hank_left = hank, hank_left - 1
-                    running = is_open and column.category in (Column.Category.NEW, Column.Category.ACTIVE)
-                    deadline = now + timedelta(minutes=rng.randint(-20, 120)) if running and slug != "support" else None
-                    copy.write_row(
-                        (
-                            pk,
-                            title,
-                            "Reported by phone; see the notes.",
-                            "Pat Requester",
-                            f"pat{pk % 900}@example.com",
-                            1 + pk % 4,
-                            "portal",
-                            boards[slug].pk,
-                            column.pk,
-                            2 if slug == "support" else 1,
-                            1,
-                            False,
-                            created,
-                            updated if not is_open else created,
-                            None if is_open else updated,
-                            created,
-                            timedelta(0),
-                            assignee,
-                            rng.choice(clients),
-                            deadline,
-                            created if running else None,
-                        )
-                    )
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{Ticket._meta.db_table}', 'id'), %s)", [pk])
-        cursor.execute(f"VACUUM ANALYZE {Ticket._meta.db_table}")
+
+    def tickets():
+        pk = 0
+        hank_left = HANK_OPEN
+        for slug, (total, still_open, printers) in SHAPE.items():
+            done_column = next(c for c in columns[slug] if c.category == Column.Category.DONE)
+            open_columns = [c for c in columns[slug] if c.category != Column.Category.DONE]
+            for n in range(total):
+                pk += 1
+                is_open = n >= total - still_open
+                created = now - timedelta(days=90) * (1 - n / total) - timedelta(minutes=rng.random() * 30)
+                updated = created + timedelta(hours=rng.random() * 48)
+                printer = is_open and n >= total - printers
+                title = f"Printer on floor {n % 7} jams" if printer else f"{rng.choice(TOPICS)} ({pk})"
+                column = rng.choice(open_columns) if is_open else done_column
+                assignee = rng.choice(people) if rng.random() < 0.6 else None
+                if is_open and slug != "triage" and hank_left and rng.random() < 0.6:
+                    assignee, hank_left = hank, hank_left - 1
+                running = is_open and column.category in (Column.Category.NEW, Column.Category.ACTIVE)
+                deadline = now + timedelta(minutes=rng.randint(-20, 120)) if running and slug != "support" else None
+                yield {
+                    "id": pk,
+                    "title": title,
+                    "description": "Reported by phone; see the notes.",
+                    "requester_email": f"pat{pk % 900}@example.com",
+                    "priority": 1 + pk % 4,
+                    "board_id": boards[slug].pk,
+                    "column_id": column.pk,
+                    "tier": 2 if slug == "support" else 1,
+                    "created_at": created,
+                    "updated_at": updated if not is_open else created,
+                    "resolved_at": None if is_open else updated,
+                    "entered_board_at": created,
+                    "assignee_id": assignee,
+                    "client_id": rng.choice(clients),
+                    "deadline_at": deadline,
+                    "clock_started_at": created if running else None,
+                }
+
+    _setup.copy_tickets(tickets())
+    _setup.vacuum_analyze(Ticket._meta.db_table)
 
 
 def measure(client, url: str, runs: int, **headers) -> dict:
     """Median ms of GET ``url`` after a warm-up, its query count and its size raw and gzipped."""
-    from django.db import connection
-
-    count = 0
-
-    def counter(execute, sql, params, many, context):
-        nonlocal count
-        count += 1
-        return execute(sql, params, many, context)
-
-    response = client.get(url, headers=headers)
+    ms, count, response = _setup.timed(lambda: client.get(url, headers=headers), runs)
     assert response.status_code == 200, (url, response.status_code, response.content[:300])
-    with connection.execute_wrapper(counter):
-        client.get(url, headers=headers)
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        client.get(url, headers=headers)
-        samples.append(time.perf_counter() - started)
     body = response.content
-    return {
-        "ms": statistics.median(samples) * 1000,
-        "queries": count,
-        "kb": len(body) / 1024,
-        "gz_kb": len(gzip.compress(body)) / 1024,
-    }
-
-
-def time_call(fn, runs: int) -> float:
-    fn()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
+    return {"ms": ms, "queries": count, "kb": len(body) / 1024, "gz_kb": len(gzip.compress(body)) / 1024}
 
 
 def main() -> int:
@@ -166,13 +112,10 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help=f"keep {DATABASE} afterwards, to look at plans")
     args = parser.parse_args()
 
-    import django
-
-    django.setup()
+    _setup.setup(database_url=_setup.LOCAL_POSTGRESQL)
     from django.db import connection
     from django.db.models import Count, Q
     from django.test import Client
-    from django.test.utils import setup_test_environment, teardown_test_environment
     from django.utils import timezone
 
     from boards.models import Ticket
@@ -180,19 +123,12 @@ def main() -> int:
     from boards.views import board_counts
     from tests.factories import make_user
 
-    if connection.vendor != "postgresql":
-        print("bench/pages.py: skipped; it measures PostgreSQL's plans (set DATABASE_URL=postgres://…).")
+    if not _setup.postgresql_only("bench/pages.py"):
         return 0
 
-    setup_test_environment()
-    settings_dict = connection.settings_dict
-    test_settings = settings_dict.setdefault("TEST", {})
-    old_name = settings_dict["NAME"]
-    test_settings["NAME"] = DATABASE
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     rng = random.Random(args.seed)
     now = timezone.now()
-    try:
+    with _setup.throwaway_database(DATABASE, keep=args.keep):
         boards, _ = seed_structure()
         all_boards = list(boards.values())
         hank = make_user("hank", tier=2, boards=all_boards, first_name="Hank", last_name="Heavy")
@@ -232,7 +168,7 @@ def main() -> int:
             )
 
         board_ids = [b.pk for b in all_boards]
-        ms = time_call(lambda: board_counts(board_ids, now), args.runs)
+        ms, _, _ = _setup.timed(lambda: board_counts(board_ids, now), args.runs, warm_up=False)
         with connection.cursor() as cursor:
             sql, params = (
                 Ticket.objects.open()
@@ -245,10 +181,6 @@ def main() -> int:
             cursor.execute("EXPLAIN " + sql, params)
             plan = " / ".join(row[0].strip() for row in cursor.fetchall()[:3])
         print(f"  {'open and overdue per board':<34} {ms:8.1f} ms  plan: {plan}")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=args.keep)
-        test_settings.pop("NAME", None)
-        teardown_test_environment()
     return 0
 
 

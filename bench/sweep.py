@@ -25,9 +25,7 @@ published: this measures the sweep's own work, not email.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -35,15 +33,9 @@ from pathlib import Path
 PROCESS_STARTED = time.perf_counter()  # process start-up (Django's setup) is measured from here
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-os.environ.setdefault("STATIC_MANIFEST", "false")
-os.environ.setdefault("SWITCHBACK_CELERY_DIR", tempfile.mkdtemp(prefix="switchback-bench-celery-"))
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+from bench import _setup  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+_setup.setup()
 
 from celery.signals import after_task_publish  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -117,8 +109,7 @@ def seed(desk, total: int, due: int, now) -> None:
                     [pattern, copy],
                 )
                 missing, pool = missing - copy, pool + copy
-        if connection.vendor == "postgresql":
-            cursor.execute(f"VACUUM ANALYZE {table}")  # as autovacuum would after a bulk load
+    _setup.vacuum_analyze(Ticket._meta.db_table)
     assert Ticket.objects.count() == total and Ticket.objects.due(now).count() == due
 
 
@@ -242,14 +233,10 @@ def main() -> None:
     # Publish notifications to process memory, not to a real broker.
     app.conf.update(broker_url="memory://localhost/", task_always_eager=False)
 
-    settings_dict = connection.settings_dict
-    if connection.vendor != "sqlite":
-        settings_dict.setdefault("TEST", {})["NAME"] = f"test_{settings_dict['NAME']}_bench"
-    old_name = settings_dict["NAME"]
+    name = None if connection.vendor == "sqlite" else f"test_{connection.settings_dict['NAME']}_bench"
     print(f"Process start-up (Python, Django): {started_up:.2f} s, not counted in any figure below.")
     print(f"Creating a throwaway {connection.vendor} database …", flush=True)
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with _setup.throwaway_database(name):
         boards, criteria = seed_structure()
         desk = {"boards": boards, "criteria": criteria}
         if "scaling" in cases:
@@ -259,8 +246,6 @@ def main() -> None:
         if "backlog" in cases:
             backlog(desk, args.open, args.backlog, args.batch_size)
         print(f"\nPlan of the due query: {due_query_plan(timezone.now())}")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":
