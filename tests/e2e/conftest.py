@@ -25,6 +25,14 @@ from tests.factories import PASSWORD, make_user
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 REPO = Path(__file__).resolve().parents[2]
 
+# Records Content Security Policy violations as the page sees them, from before any of its scripts run.
+RECORD_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + (e.sample || ""));
+});
+"""
+
 # Chromium flags for a container without a sandbox, GPU or network beyond localhost.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -85,6 +93,22 @@ def _close_browser_contexts(request) -> Iterator[None]:
 def _expect_timeout():
     # The board polls every 3 s; a few seconds covers any swap on a slow CI box.
     expect.set_options(timeout=8_000)
+
+
+@pytest.fixture
+def watched(page: Page) -> Page:
+    """The page, with every Content Security Policy violation recorded (see ``assert_no_csp_violations``)."""
+    complaints: list[str] = []
+    page.on("console", lambda msg: complaints.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.add_init_script(RECORD_VIOLATIONS)
+    page.complaints = complaints
+    return page
+
+
+def assert_no_csp_violations(page: Page) -> None:
+    """Neither the page's violation events nor its console reported a Content Security Policy violation."""
+    assert page.evaluate("window.__csp") == []
+    assert page.complaints == []
 
 
 @pytest.fixture

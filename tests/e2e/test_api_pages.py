@@ -4,22 +4,12 @@ see it once, revoke it) and the docs page drawn from the schema, with no violati
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from api.models import ApiToken
-from tests.e2e.conftest import login
-from tests.e2e.test_csp import RECORD_VIOLATIONS
+from tests.e2e.conftest import assert_no_csp_violations, login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def watched(page: Page):
-    complaints: list[str] = []
-    page.on("console", lambda msg: complaints.append(msg.text) if "Content Security Policy" in msg.text else None)
-    page.add_init_script(RECORD_VIOLATIONS)
-    page.complaints = complaints
-    return page
 
 
 def test_profile_tokens_and_docs_pages_work_with_no_csp_violation(watched, live_server, tier1, screenshot_dir):
@@ -54,5 +44,4 @@ def test_profile_tokens_and_docs_pages_work_with_no_csp_violation(watched, live_
     page.wait_for_load_state("networkidle")
     page.screenshot(path=screenshot_dir / "api-docs.png", full_page=True)
 
-    assert page.evaluate("window.__csp") == []
-    assert page.complaints == []
+    assert_no_csp_violations(page)

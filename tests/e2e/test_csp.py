@@ -6,35 +6,12 @@ from __future__ import annotations
 
 import pytest
 from django.db import OperationalError
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from boards.models import Ticket
-from tests.e2e.conftest import card, column, is_move_post, login, open_board
+from tests.e2e.conftest import assert_no_csp_violations, card, column, is_move_post, login, open_board
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-# Records violations as the page sees them, from before any of its scripts run.
-RECORD_VIOLATIONS = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + (e.sample || ""));
-});
-"""
-
-
-@pytest.fixture
-def watched(page: Page):
-    """The page, with every console message about a Content Security Policy collected."""
-    complaints: list[str] = []
-    page.on("console", lambda msg: complaints.append(msg.text) if "Content Security Policy" in msg.text else None)
-    page.add_init_script(RECORD_VIOLATIONS)
-    page.complaints = complaints
-    return page
-
-
-def _assert_no_violations(page: Page) -> None:
-    assert page.evaluate("window.__csp") == []
-    assert page.complaints == []
 
 
 def test_board_drawer_dialogs_and_drag_work_with_no_csp_violation(watched, live_server, desk, both, ticket_factory):
@@ -88,7 +65,7 @@ def test_board_drawer_dialogs_and_drag_work_with_no_csp_violation(watched, live_
 
     # The live poll ran meanwhile (every 3 s); give it one more round.
     page.wait_for_timeout(3_500)
-    _assert_no_violations(page)
+    assert_no_csp_violations(page)
 
 
 def test_home_done_flow_and_login_pages_have_no_csp_violation(watched, live_server, desk, both, ticket_factory):
@@ -100,7 +77,7 @@ def test_home_done_flow_and_login_pages_have_no_csp_violation(watched, live_serv
         response = page.goto(f"{live_server.url}{path}")
         assert response.ok, path
         page.wait_for_load_state("networkidle")
-    _assert_no_violations(page)
+    assert_no_csp_violations(page)
 
 
 def test_admin_pages_have_no_csp_violation(watched, live_server, desk, manager, ticket_factory):
@@ -117,7 +94,7 @@ def test_admin_pages_have_no_csp_violation(watched, live_server, desk, manager, 
         response = page.goto(f"{live_server.url}{path}")
         assert response.ok, path
         page.wait_for_load_state("networkidle")
-    _assert_no_violations(page)
+    assert_no_csp_violations(page)
 
 
 def test_a_drawer_whose_ticket_left_the_board_says_so_in_place(
@@ -139,7 +116,7 @@ def test_a_drawer_whose_ticket_left_the_board_says_so_in_place(
     page.screenshot(path=screenshot_dir / "error-in-drawer.png")
     drawer.locator("[data-drawer-close]").click()
     expect(page.locator("aside#drawer")).to_be_empty()
-    _assert_no_violations(page)
+    assert_no_csp_violations(page)
 
 
 def _break_the_board(monkeypatch, exc: Exception) -> None:
