@@ -170,6 +170,25 @@ def real_celery():
 
 
 @pytest.fixture
+def broker_down(real_celery):
+    """Point Celery at a port where no broker listens, for this test only."""
+    from helpdesk.celery import app
+
+    def reset_pools():
+        # The app caches its connection and producer pools; drop them so the
+        # next send connects to whatever broker_url says now.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    saved = app.conf.broker_url, app.conf.broker_connection_timeout
+    app.conf.broker_url, app.conf.broker_connection_timeout = "redis://127.0.0.1:9/0", 1
+    reset_pools()
+    yield
+    app.conf.broker_url, app.conf.broker_connection_timeout = saved
+    reset_pools()
+
+
+@pytest.fixture
 def desk(db):
     """The seed's three boards with their columns, skills and criteria."""
     from boards.seed import seed_structure

@@ -6,32 +6,20 @@ view, so the locks and the unique constraint are PostgreSQL's.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 from django.test import Client
 
 from boards.models import Ticket
 from intake.models import Alert
+from tests.concurrency import at_once
 from tests.intake.conftest import am_alert, am_payload, post_alerts
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def deliver_at_once(source, payloads: list[dict]) -> list:
-    start = threading.Barrier(len(payloads))
-
-    def deliver(payload):
-        try:
-            start.wait(timeout=10)
-            return post_alerts(Client(), source, payload)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(payloads)) as pool:
-        return [f.result(timeout=60) for f in [pool.submit(deliver, p) for p in payloads]]
+    deliveries = [lambda payload=payload: post_alerts(Client(), source, payload) for payload in payloads]
+    return at_once(*deliveries, timeout=60)
 
 
 def test_two_deliveries_of_one_new_alert_at_once_open_one_ticket_and_both_answer_200(source):

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
 
 from boards.models import Ticket
 from notifications.models import BreachWarning, Notification
 from notifications.warnings import send_due_warnings
+from tests.concurrency import at_once
 from tests.factories import make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -38,21 +37,11 @@ def test_two_ticks_at_once_give_one_warning_per_deadline(desk):
         )
         for n in range(300)
     )
-    start = threading.Barrier(2)
-    sent = []
 
     def tick():
-        try:
-            start.wait(timeout=10)
-            sent.append(send_due_warnings(NOW, batch_size=20))
-        finally:
-            connection.close()
+        return send_due_warnings(NOW, batch_size=20)
 
-    threads = [threading.Thread(target=tick) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    sent = at_once(tick, tick)
 
     print(f"\nwarnings sent by each tick: {sent}")
     assert sum(sent) == len(tickets) == BreachWarning.objects.count()

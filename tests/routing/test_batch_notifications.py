@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
 
 from boards.models import Ticket
 from routing import services
 from routing.models import Criterion, Direction, Move
+from tests.concurrency import at_once
 from tests.factories import make_ticket
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -116,23 +115,6 @@ def test_a_sweep_that_dies_midway_sends_nothing_and_the_retry_lists_each_ticket_
     assert sorted(numbers_in(email)) == sorted(t.number for t in tickets)
 
 
-@pytest.fixture
-def broker_down(real_celery):
-    """Point Celery at a port where no broker listens, for this test only."""
-    from helpdesk.celery import app
-
-    def reset_pools():
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    saved = app.conf.broker_url, app.conf.broker_connection_timeout
-    app.conf.broker_url, app.conf.broker_connection_timeout = "redis://127.0.0.1:9/0", 1
-    reset_pools()
-    yield
-    app.conf.broker_url, app.conf.broker_connection_timeout = saved
-    reset_pools()
-
-
 def test_a_broker_that_is_down_never_undoes_the_sweep(
     desk, tier1, tier2, broker_down, django_capture_on_commit_callbacks, caplog
 ):
@@ -173,21 +155,11 @@ def test_two_sweeps_at_once_list_each_escalated_ticket_in_exactly_one_email(desk
         )
         for n in range(400)
     )
-    start = threading.Barrier(2)
-    moved = []
 
     def sweeper():
-        try:
-            start.wait(timeout=10)
-            moved.append(services.sweep(NOW, batch_size=25))
-        finally:
-            connection.close()
+        return services.sweep(NOW, batch_size=25)
 
-    threads = [threading.Thread(target=sweeper) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    moved = at_once(sweeper, sweeper)
 
     assert sum(moved) == 400
     listed = [number for email in mailoutbox for number in numbers_in(email)]

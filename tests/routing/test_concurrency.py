@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from boards.models import Ticket
 from routing import services
 from routing.models import Criterion, Direction, Move
+from tests.concurrency import at_once
 from tests.factories import make_ticket
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -83,14 +84,11 @@ def wait_for_a_lock_waiter(timeout: float = 10.0) -> None:
 
 def test_two_sweeps_at_once_move_each_due_ticket_exactly_once(desk):
     seed_due_tickets(desk, 1000)
-    start = threading.Barrier(2)
 
     def sweeper():
-        start.wait(timeout=10)
         return services.sweep(NOW, batch_size=50)
 
-    first, second = in_thread(sweeper), in_thread(sweeper)
-    moved = [first.result(timeout=120), second.result(timeout=120)]
+    moved = at_once(sweeper, sweeper)
 
     assert sum(moved) == 1000
     assert time_moves().count() == 1000
@@ -174,14 +172,11 @@ def test_an_unstaged_race_still_gives_one_move_per_ticket(desk, tier1):
     """No holds: whoever gets the row lock first wins; the other backs off cleanly."""
     for _ in range(10):
         ticket = make_ticket(board=desk.triage, now=NOW - timedelta(minutes=40))
-        start = threading.Barrier(2)
 
-        def scheduler(start=start):
-            start.wait(timeout=10)
+        def scheduler():
             return services.sweep_once(NOW)
 
-        def technician(ticket=ticket, start=start):
-            start.wait(timeout=10)
+        def technician(ticket=ticket):
             try:
                 services.move_ticket(
                     ticket.pk,
@@ -194,7 +189,6 @@ def test_an_unstaged_race_still_gives_one_move_per_ticket(desk, tier1):
                 return "conflict"
             return "moved"
 
-        swept, manual = in_thread(scheduler), in_thread(technician)
-        outcome = (swept.result(timeout=20), manual.result(timeout=20))
+        outcome = tuple(at_once(scheduler, technician, timeout=20))
         assert outcome in {(1, "conflict"), (0, "moved")}
         assert Move.objects.filter(ticket_id=ticket.pk, criterion__isnull=False).count() == 1

@@ -3,7 +3,6 @@
 import smtplib
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from django.core.mail.backends.base import BaseEmailBackend
 
 from boards.models import Ticket
@@ -95,25 +94,6 @@ def test_a_mail_server_that_refuses_never_undoes_the_move(
     assert ticket.board == desk.support
     assert Move.objects.filter(ticket=ticket, criterion__name="Tier 1 time limit").count() == 1
     assert mailoutbox == []
-
-
-@pytest.fixture
-def broker_down(real_celery):
-    """Point Celery at a port where no broker listens, for this test only."""
-    from helpdesk.celery import app
-
-    def reset_pools():
-        # The app caches its connection and producer pools; drop them so the
-        # next send connects to whatever broker_url says now.
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    saved = app.conf.broker_url, app.conf.broker_connection_timeout
-    app.conf.broker_url, app.conf.broker_connection_timeout = "redis://127.0.0.1:9/0", 1
-    reset_pools()
-    yield
-    app.conf.broker_url, app.conf.broker_connection_timeout = saved
-    reset_pools()
 
 
 def test_a_broker_that_is_down_never_undoes_the_move(
