@@ -1,12 +1,18 @@
-"""Child processes of the integration tests (a Celery worker, beat, Alertmanager): wait for them, stop them."""
+"""Child processes of the integration tests (a Celery worker, beat, Alertmanager, a step held then
+killed): wait for them, stop them."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
+
+PROJECT = Path(__file__).resolve().parent.parent
 
 T = TypeVar("T")
 
@@ -42,3 +48,29 @@ def stop(*processes: subprocess.Popen, timeout: float = 20) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@contextmanager
+def held_then_killed(script: str, *args: str, env: dict[str, str]) -> Iterator[list[str]]:
+    """Run ``script`` (``python -c``) until it prints a line ``HOLDING …``; yield that line's other words; SIGKILL it.
+
+    The script holds itself midway through a step (an open transaction, a
+    message imported but not flagged) so the test can look at the world from
+    outside, then dies as a crashed process does: no cleanup, no commit.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            line = pool.submit(process.stdout.readline).result(timeout=60)
+        assert line.startswith("HOLDING"), process.stderr.read() if process.poll() is not None else line
+        yield line.split()[1:]
+    finally:
+        process.kill()
+        process.wait(timeout=30)

@@ -8,12 +8,7 @@ next sweep finds the same tickets due.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -22,9 +17,9 @@ from boards.models import Ticket
 from routing import services
 from routing.models import Criterion, Direction, Move
 from tests.factories import live_database_url, make_ticket
+from tests.processes import held_then_killed
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-PROJECT = Path(__file__).resolve().parent.parent.parent
 
 
 def open_triage_tickets(desk, count: int) -> list[Ticket]:
@@ -122,34 +117,15 @@ def test_a_sweep_process_killed_midway_leaves_nothing_and_the_next_moves_each_on
         "DATABASE_URL": live_database_url(),
         "SECRET_KEY": "tests-only-secret-key",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDING_SWEEP, due.isoformat()],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            line = pool.submit(proc.stdout.readline).result(timeout=60)
-        assert line.startswith("HOLDING"), proc.stderr.read() if proc.poll() is not None else line
-        backend_pid = int(line.split()[1])
-
+    with held_then_killed(HOLDING_SWEEP, due.isoformat(), env=env) as (backend_pid, *_):
         # Three moves are written but not committed: nobody else sees them.
         assert scheduler_moves(tickets) == {t.pk: 0 for t in tickets}
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
     # PostgreSQL rolls the dead session back as it notices the closed socket;
     # wait (bounded) for its backend to be gone so its row locks are released.
     with connection.cursor() as cursor:
         for _ in range(600):
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [backend_pid])
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [int(backend_pid)])
             if cursor.fetchone()[0] == 0:
                 break
             cursor.execute("SELECT pg_sleep(0.05)")
