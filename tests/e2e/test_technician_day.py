@@ -26,6 +26,16 @@ def _messages(page):
     return page.locator("#messages")
 
 
+def _drawer_with_a_typed_note(page, live_server, ticket, text: str):
+    """Tess on Triage, the ticket's drawer open and ``text`` typed as a note, not sent; returns the drawer."""
+    login(page, live_server, "tess")
+    open_board(page, live_server, "triage")
+    card(page, ticket).locator("a.card-title").click()
+    drawer = page.locator("aside#drawer")
+    drawer.locator("textarea[name=body]").fill(text)
+    return drawer
+
+
 # --- 1. A stale drawer loses typed work ------------------------------------------------
 
 
@@ -33,11 +43,7 @@ def test_1_a_drawer_whose_ticket_the_scheduler_moved_redraws_and_keeps_the_typed
     page, live_server, desk, tier1, ticket_factory
 ):
     ticket = ticket_factory(column="New", title="Phones ring out")
-    login(page, live_server, "tess")
-    open_board(page, live_server, "triage")
-    card(page, ticket).locator("a.card-title").click()
-    drawer = page.locator("aside#drawer")
-    drawer.locator("textarea[name=body]").fill("Called the carrier; ticket ref 5521.")
+    drawer = _drawer_with_a_typed_note(page, live_server, ticket, "Called the carrier; ticket ref 5521.")
 
     services.sweep(timezone.now() + timedelta(minutes=31))  # the Tier 1 time limit takes it to Support
 
@@ -55,11 +61,7 @@ def test_1_adding_a_note_to_a_ticket_that_just_left_keeps_the_note_and_explains(
 ):
     settings.BOARD_POLL_INTERVAL_MS = 600_000  # the click comes before the board notices
     ticket = ticket_factory(column="New", title="Phones ring out", assignee=tier1)
-    login(page, live_server, "tess")
-    open_board(page, live_server, "triage")
-    card(page, ticket).locator("a.card-title").click()
-    drawer = page.locator("aside#drawer")
-    drawer.locator("textarea[name=body]").fill("Called the carrier; ticket ref 5521.")
+    drawer = _drawer_with_a_typed_note(page, live_server, ticket, "Called the carrier; ticket ref 5521.")
     services.sweep(timezone.now() + timedelta(minutes=31))
 
     drawer.get_by_role("button", name="Add note").click()
@@ -76,11 +78,7 @@ def test_1_a_colleagues_move_on_the_same_board_refreshes_the_drawer_and_keeps_th
     page, live_server, desk, tier1, ticket_factory
 ):
     ticket = ticket_factory(column="New", title="Phones ring out")
-    login(page, live_server, "tess")
-    open_board(page, live_server, "triage")
-    card(page, ticket).locator("a.card-title").click()
-    drawer = page.locator("aside#drawer")
-    drawer.locator("textarea[name=body]").fill("Half-written")
+    drawer = _drawer_with_a_typed_note(page, live_server, ticket, "Half-written")
 
     in_progress = desk.triage.columns.get(name="In progress")
     services.move_ticket(ticket, actor=None, expected_version=1, to_column=in_progress)
