@@ -311,6 +311,19 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The clock's own queue. The deadline and warning ticks (and the inactivity
+# sweep) go to "deadlines", which a worker of its own consumes (Procfile,
+# README), so a deadline never waits behind mail, the demo's history or a
+# Flow facts build on the general queue ("celery"): a tick that waits there
+# longer than its 4 s expiry is dropped, and a deadline would go late by as
+# long as the other work takes.
+DEADLINES_QUEUE = "deadlines"
+CELERY_TASK_ROUTES = {
+    "routing.tasks.sweep_due_tickets": {"queue": DEADLINES_QUEUE},
+    "routing.tasks.sweep_inactive_tickets": {"queue": DEADLINES_QUEUE},
+    "notifications.tasks.send_due_warnings": {"queue": DEADLINES_QUEUE},
+}
+
 # Bounce guard (routing.services): a ticket whose board changes BOUNCE_MOVES times within
 # BOUNCE_WINDOW_HOURS, or goes A → B → A within BOUNCE_RETURN_HOURS, is flagged (0 turns a rule off);
 # with BOUNCE_HOLDS_AUTOMATIC (off unless set), the scheduler's criteria leave it alone until a person moves it.

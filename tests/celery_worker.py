@@ -85,7 +85,11 @@ def start_celery(real_celery, transactional_db, tmp_path) -> Iterator:
         worker = f"{entry}-test-{os.getpid()}@%h"
         quiet = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
         commands = {
-            "worker": [CELERY, "-A", "helpdesk", "worker", "--pool=solo", "-l", "info", "-n", worker, *quiet],
+            # Both queues, as a small site's one worker would (the general one and the clock's, settings).
+            "worker": [
+                *(CELERY, "-A", "helpdesk", "worker", "--pool=solo", "-l", "info", "-n", worker, *quiet),
+                f"--queues=celery,{settings.DEADLINES_QUEUE}",
+            ],
             "beat": [CELERY, "-A", "helpdesk", "beat", "-s", str(schedule), "-l", "info"],
         }
         logs = {}
