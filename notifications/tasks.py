@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import timezone
 
+from helpdesk.celery import tick
+
 from . import warnings
 from .models import Notification
 
@@ -24,7 +26,9 @@ def send_due_warnings() -> int:
     indexed query, and a lost tick is made up by the next. Exactly once is the
     database's: row locks with SKIP LOCKED and a unique (ticket, deadline).
     """
-    sent = warnings.send_due_warnings()
+    sent = 0
+    with tick("warnings"):
+        sent = warnings.send_due_warnings()
     if sent:
         log.info("warned %d ticket(s) of a coming breach", sent)
     return sent

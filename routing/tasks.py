@@ -8,6 +8,8 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
+from helpdesk.celery import tick
+
 from . import services
 from .models import Direction, Move
 
@@ -34,7 +36,9 @@ def sweep_due_tickets() -> int:
     tickets due. The exactly-once guarantees stay the sweep's own (SKIP
     LOCKED, one transaction per batch), so overlapping ticks are harmless.
     """
-    moved = services.sweep()
+    moved = 0
+    with tick("sweep"):
+        moved = services.sweep()
     if moved:
         log.info("sweep moved %d ticket(s)", moved)
     return moved
@@ -47,7 +51,9 @@ def sweep_inactive_tickets() -> tuple[int, int]:
     A minute is plenty for limits counted in working hours, and keeps the
     5-second deadline tick's no-op cost at its one probe.
     """
-    moved, notified = services.sweep_inactive()
+    moved, notified = 0, 0
+    with tick("inactivity sweep"):
+        moved, notified = services.sweep_inactive()
     if moved or notified:
         log.info("inactivity sweep moved %d and notified about %d ticket(s)", moved, notified)
     return moved, notified

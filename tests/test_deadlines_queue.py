@@ -4,6 +4,7 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 from helpdesk.celery import app
@@ -42,3 +43,18 @@ def test_make_run_starts_a_worker_for_each_queue():
 def test_the_readme_tells_production_to_consume_the_deadlines_queue():
     readme = (ROOT / "README.md").read_text()
     assert re.search(r"celery -A helpdesk worker --queues=deadlines", readme)
+
+
+def test_a_tick_that_meets_a_busy_sqlite_is_skipped_with_a_line_in_the_log(caplog, monkeypatch):
+    from django.db import OperationalError, connections
+
+    from helpdesk.celery import tick
+
+    monkeypatch.setattr(connections["default"], "vendor", "sqlite")
+    with caplog.at_level("WARNING", logger="helpdesk.celery"), tick("sweep"):
+        raise OperationalError("database is locked")
+    assert "sweep skipped: SQLite is busy" in caplog.text
+
+    monkeypatch.setattr(connections["default"], "vendor", "postgresql")
+    with pytest.raises(OperationalError), tick("sweep"):
+        raise OperationalError("database is locked")
