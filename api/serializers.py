@@ -388,10 +388,17 @@ class MoveResultSerializer(serializers.Serializer):
 
 class NoteSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
+    author_name = serializers.CharField(
+        read_only=True, help_text="Who wrote it, as the desk names them: the technician, else the requester."
+    )
+    from_requester = serializers.SerializerMethodField(help_text="Written by the requester (email or status page).")
 
     class Meta:
         model = Note
-        fields = ["id", "author", "body", "internal", "minutes_worked", "created_at"]
+        fields = ["id", "author", "author_name", "from_requester", "body", "internal", "minutes_worked", "created_at"]
+
+    def get_from_requester(self, note: Note) -> bool:
+        return note.requester is not None
 
     @extend_schema_field(PersonSerializer(allow_null=True))
     def get_author(self, note: Note) -> dict | None:

@@ -425,7 +425,9 @@ class TicketNotes(ApiView):
         ticket = Ticket.objects.filter(pk=pk).only("pk", "board_id", "assignee_id").first()
         if ticket is None or not permissions.can_view(request.user, ticket):
             raise Problem("not_found", "No ticket with that number on your boards.")
-        notes = Note.objects.filter(ticket=ticket).select_related("author").order_by("created_at", "pk")
+        notes = (
+            Note.objects.filter(ticket=ticket).select_related("author", "requester_mark").order_by("created_at", "pk")
+        )
         return Response(s.NoteSerializer(notes, many=True).data)
 
     @extend_schema(

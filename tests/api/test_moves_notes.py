@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from boards.models import Note
 from routing.models import Criterion, Move
@@ -125,3 +126,33 @@ def test_a_conflict_with_the_scheduler_says_so(desk, manager, ticket_factory, mo
     body = problem(morgan_api.post(_moves(ticket), {"version": 1, "column": ticket.column_id}), 409, "conflict")
     assert body["moved_by"] is None and body["moved_by_scheduler"] is True
     assert body["board"] == "support" and body["current_version"] == 2
+
+
+def test_a_requesters_note_names_them_in_the_api(desk, tess_api):
+    from requesters import services as requesters
+    from requesters.models import RequesterTicket
+
+    ticket = requesters.open_request(
+        board=desk.triage,
+        channel=RequesterTicket.Channel.EMAIL,
+        name="Pat Requester",
+        email="pat@northwind.example",
+        subject="Printer jams",
+        text="Tray 2.",
+        now=timezone.now(),
+    )
+    requesters.add_reply(
+        ticket,
+        text="By the door.",
+        via=RequesterTicket.Channel.EMAIL,
+        sender="pat@northwind.example",
+        sender_name="Pat Requester",
+        now=timezone.now(),
+    )
+    tess_api.post(reverse("api:ticket_notes", args=[ticket.pk]), {"body": "On my way", "internal": False})
+
+    listed = tess_api.get(reverse("api:ticket_notes", args=[ticket.pk])).json()
+
+    reply, ours = listed[-2:]
+    assert (reply["author"], reply["author_name"], reply["from_requester"]) == (None, "Pat Requester", True)
+    assert (ours["author"]["username"], ours["author_name"], ours["from_requester"]) == ("tess", "Tess Tier-One", False)
