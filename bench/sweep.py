@@ -9,7 +9,11 @@ Seeds open tickets into a throwaway database and sweeps them, in three cases:
 - **backlog**: 100,000 open tickets of which 57,700 are due, as after a long
   outage (issue 11): wall time, statements, statements per moved ticket and
   the Celery messages published. Targets: under 35 s, at most 0.1 statements
-  per moved ticket.
+  per moved ticket;
+- **recompute**: a manager edits the time criterion with 100,000 open
+  tickets: ``recompute_deadlines`` (the same ``deadline_for`` as a move's,
+  no SQL twin), once for an edit that moves no deadline and once for a new
+  limit that moves every running clock's.
 
     .venv/bin/python bench/sweep.py                     # SQLite (in memory)
     DATABASE_URL=postgres://… .venv/bin/python bench/sweep.py
@@ -217,9 +221,26 @@ def backlog(desk, size: int, due: int, batch_size: int) -> None:
     print(f"  moved                  {moved:8d} ({moved / counted.seconds:.0f} tickets/s)")
 
 
+def recompute(desk, size: int) -> None:
+    """A criteria edit at ``size`` open tickets: nothing moves, then every running clock's deadline moves."""
+    empty_tables()
+    now = timezone.now()
+    seed(desk, size, 0, now)
+    limit = desk["criteria"]["Tier 1 time limit"]
+    print(f"\nRecompute: a criteria edit with {size} open tickets")
+    for label, minutes in [("same limit (nothing moves)", limit.time_limit_minutes), ("limit 30 → 45 min", 45)]:
+        type(limit).objects.filter(pk=limit.pk).update(time_limit_minutes=minutes)
+        with Counted() as counted:
+            written = services.recompute_deadlines()
+        print(
+            f"  {label:<28} {counted.seconds:6.2f} s ({counted.in_database:.2f} s in the database), "
+            f"{counted.statements:4d} statements, {written} rows written"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", default="scaling,noop,backlog", help="which cases, comma-separated")
+    parser.add_argument("--cases", default="scaling,noop,backlog,recompute", help="which cases, comma-separated")
     parser.add_argument("--sizes", default="10000,100000", help="scaling: open-ticket counts, comma-separated")
     parser.add_argument("--due", type=int, default=500, help="scaling: how many of them are due")
     parser.add_argument("--open", type=int, default=100_000, help="no-op and backlog: open tickets")
@@ -245,6 +266,8 @@ def main() -> None:
             no_op(desk, args.open, args.batch_size, args.runs)
         if "backlog" in cases:
             backlog(desk, args.open, args.backlog, args.batch_size)
+        if "recompute" in cases:
+            recompute(desk, args.open)
         print(f"\nPlan of the due query: {due_query_plan(timezone.now())}")
 
 
