@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, prefetch_related_objects
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from calendars.models import Calendar
 from calendars.working import load_calendar, pause_label
 from routing.models import Criterion, Direction, Move
+from routing.services import bounce_holds
 
 from . import permissions
 from .forms import BoardFilters
@@ -75,6 +77,10 @@ class Card:
     can_escalate: bool
     can_de_escalate: bool
     column_options: str
+    # Why the ticket is flagged as bouncing between boards (routing.models.BounceFlag), "" when it is not;
+    # and whether the scheduler leaves it alone meanwhile (routing.services.bounce_holds).
+    bounce: str = ""
+    bounce_held: bool = False
     # A ticket opened by an alert: its source's name, and whether the alert
     # resolved at the source while the ticket was being worked (intake.Alert).
     alert_source: str = ""
@@ -102,7 +108,24 @@ CARD_FIELDS = (
     # One LEFT JOIN through the ticket's unique alert link, not a query per card.
     "alert__source__name",
     "alert__resolved_while_worked",
+    # And one through its bounce flag (one row per flagged ticket).
+    "bounce_flag__reason",
 )
+
+
+def has_sender() -> Exists:
+    """Whether a ticket row has a sender (``routing.services.sender_of``) as a condition on the row.
+
+    An escalation that brought it onto the board it is on from another board:
+    the board a return-to-sender criterion would send it back to. Probed per
+    row through the ticket's moves (move_ticket_timeline_idx), in the rows'
+    own query.
+    """
+    return Exists(
+        Move.objects.filter(ticket=OuterRef("pk"), direction=Direction.ESCALATE, to_board=OuterRef("board_id"))
+        .filter(from_board__isnull=False)
+        .exclude(from_board=OuterRef("board_id"))
+    )
 
 
 @dataclass
@@ -126,20 +149,53 @@ class CriteriaIndex:
     """Active criteria read once per page: which manual directions a card offers, time limits.
 
     Same rule as ``routing.services.manual_criteria`` (``offered_by_hand`` and
-    ``applies_to``), without a query per card.
+    ``applies_to``), without a query per card. A return-to-sender criterion
+    applies only to a ticket with a sender (``routing.services.sender_of``):
+    ``directions`` leaves those out, ``returns_to_sender`` says whether one
+    applies to a ticket here once it has a sender (``has_sender``, read with
+    the card's row).
     """
 
     def __init__(self) -> None:
         criteria = list(Criterion.objects.active().select_related("to_board"))
         self.time_criteria = {c.pk: c for c in criteria if c.trigger == Criterion.Trigger.TIME}
-        self.manual = [c for c in criteria if c.offered_by_hand]
+        self.manual = [c for c in criteria if c.offered_by_hand and not c.to_sender]
+        self.to_sender = [c for c in criteria if c.offered_by_hand and c.to_sender]
         self._directions: dict[tuple[int, int], frozenset[str]] = {}
+        self._returns: dict[tuple[int, int], bool] = {}
 
     def directions(self, board: Board, tier: int) -> frozenset[str]:
+        """The directions offered for any ticket at (board, tier), return to sender aside."""
         key = (board.pk, tier)
         if key not in self._directions:
             self._directions[key] = frozenset(c.direction for c in self.manual if c.applies_to(board, tier))
         return self._directions[key]
+
+    def may_return(self, board: Board) -> bool:
+        """Whether a return-to-sender criterion may apply to some ticket on this board."""
+        return any(c.from_board_id in (None, board.pk) for c in self.to_sender)
+
+    def returns_to_sender(self, board: Board, tier: int) -> bool:
+        """Whether a return-to-sender criterion applies at (board, tier) to a ticket that has a sender."""
+        key = (board.pk, tier)
+        if key not in self._returns:
+            # Asked without a sender, applies_to answers for a ticket that has one.
+            self._returns[key] = any(c.applies_to(board, tier) for c in self.to_sender)
+        return self._returns[key]
+
+
+def board_calendar(board: Board) -> Calendar | None:
+    """The board's calendar as ``load_calendar`` reads it, without asking again when the board's
+    own read brought it (``select_related("calendar")``, as the board views read a board)."""
+    if not Board.calendar.is_cached(board):  # type: ignore[attr-defined]
+        return load_calendar(board)
+    try:
+        calendar = board.calendar  # type: ignore[attr-defined]
+    except Calendar.DoesNotExist:
+        return None
+    if not calendar.always_open:  # a 24/7 calendar's hours and holidays are never read
+        prefetch_related_objects([calendar], "spans", "holidays")
+    return calendar
 
 
 class CardMaker:
@@ -159,9 +215,12 @@ class CardMaker:
             )
         )
         self.criteria = CriteriaIndex()
+        # De-escalate by return to sender needs the ticket's sender: read with the rows, only where it may apply.
+        self.needs_sender = self.can_move and self.criteria.may_return(board)
+        self.bounce_held = bounce_holds()
         # Outside the board's working hours its clocks stand still: running clocks show
         # "paused · outside hours, resumes Mon 08:00" instead of a countdown (calendars.working).
-        self.paused = pause_label(load_calendar(board), now)
+        self.paused = pause_label(board_calendar(board), now)
         # The <option>s of a card's column select, once per column rather than per card.
         self.options = {
             current.pk: format_html_join(
@@ -179,9 +238,19 @@ class CardMaker:
             "follow_url": url_pattern("ticket_follow"),
         }
 
+    def values(self, tickets: QuerySet[Ticket], *extra: str) -> QuerySet:
+        """``tickets`` as the plain rows ``make`` reads (``.values()``, with ``extra``), in the same one query."""
+        if self.needs_sender:
+            tickets = tickets.annotate(has_sender=has_sender())
+            extra = (*extra, "has_sender")
+        return tickets.values(*CARD_FIELDS, *extra)
+
     def make(self, row: dict) -> Card:
         is_open = row["resolved_at"] is None
         directions = self.criteria.directions(self.board, row["tier"]) if self.can_move and is_open else frozenset()
+        de_escalate = Direction.DE_ESCALATE in directions or (
+            is_open and row.get("has_sender", False) and self.criteria.returns_to_sender(self.board, row["tier"])
+        )
         assignee = ""
         if row["assignee__username"]:
             assignee = person_name(row["assignee__first_name"], row["assignee__last_name"], row["assignee__username"])
@@ -209,8 +278,10 @@ class CardMaker:
             can_open=self.can_move or pk in self.followed or row["assignee_id"] == self.user_pk,
             follow_url=self.urls["follow_url"].format(pk),
             can_escalate=Direction.ESCALATE in directions,
-            can_de_escalate=Direction.DE_ESCALATE in directions,
+            can_de_escalate=de_escalate,
             column_options=self.options.get(row["column_id"], ""),
+            bounce=row["bounce_flag__reason"] or "",
+            bounce_held=self.bounce_held,
             alert_source=row["alert__source__name"] or "",
             alert_held=bool(row["alert__resolved_while_worked"]),
             url=self.urls["url"].format(pk),
@@ -224,11 +295,12 @@ def board_columns(request: HttpRequest, board: Board, filters: BoardFilters, now
     """The board's columns and their cards, in a fixed number of queries however many cards.
 
     Filtered by text, at most SEARCH_CARDS open cards (``matching_count`` tells how many match)."""
-    columns = list(board.columns.order_by("position", "pk"))
+    columns = board_column_list(board)
     done_ids = [c.pk for c in columns if c.is_done]
+    maker = CardMaker(request, board, columns, now)
     tickets = filters.apply(Ticket.objects.filter(board=board), request.user)
     # Served by ticket_board_column_idx; the done column by ticket_column_resolved_idx.
-    open_rows = tickets.open().by_urgency().values(*CARD_FIELDS)
+    open_rows = maker.values(tickets.open().by_urgency())
     if filters.q:
         # A search on the board draws its most urgent matches only; the page
         # says how many there are and links to the search, which pages them.
@@ -236,12 +308,9 @@ def board_columns(request: HttpRequest, board: Board, filters: BoardFilters, now
     recent_done = []
     if done_ids:
         recent_done = list(
-            tickets.filter(column_id__in=done_ids)
-            .recently_resolved(now - DONE_WINDOW)
-            .values(*CARD_FIELDS)[: DONE_LIMIT + 1]
+            maker.values(tickets.filter(column_id__in=done_ids).recently_resolved(now - DONE_WINDOW))[: DONE_LIMIT + 1]
         )
 
-    maker = CardMaker(request, board, columns, now)
     by_column: dict[int, list[Card]] = {c.pk: [] for c in columns}
     for row in chain(open_rows, recent_done[:DONE_LIMIT]):
         if row["column_id"] in by_column:
@@ -249,6 +318,10 @@ def board_columns(request: HttpRequest, board: Board, filters: BoardFilters, now
     return [
         ColumnView(column=c, cards=by_column[c.pk], more=c.is_done and len(recent_done) > DONE_LIMIT) for c in columns
     ]
+
+
+def board_column_list(board: Board) -> list[Column]:
+    return list(board.columns.order_by("position", "pk"))
 
 
 @dataclass
@@ -270,15 +343,17 @@ def changed_cards(
 ) -> Changes | None:
     """The cards that changed on ``board`` since a page of it was drawn at ``since``; None: redraw all.
 
-    1. Tickets on the board stamped (updated_at) since then, through
-       ticket_updated_idx, plus ``also`` (the ticket just acted on: a Follow
-       changes its card for this user without stamping it).
-    2. Tickets stamped since then that are now on another board, and whose
-       Move since then left this one (move_ticket_timeline_idx): they went away.
-    3. Of those on the board, the ones the page shows (open, or resolved in
-       the done column's window, and through the filters) are drawn; all the
-       others are "gone", so a card that left, was resolved long ago or no
-       longer matches a filter is taken off.
+    One read of the tickets that matter, with their card fields:
+
+    1. tickets stamped (updated_at) since then, through ticket_updated_idx, that
+       are on the board, or whose Move since then left it (move_ticket_timeline_idx:
+       they went away), plus ``also`` (the ticket just acted on: a Follow
+       changes its card for this user without stamping it);
+    2. each marked ``shown`` when the page shows it: on the board, open or
+       resolved in the done column's window, and through the filters.
+
+    The shown ones are drawn; all the others are "gone", so a card that left,
+    was resolved long ago or no longer matches a filter is taken off.
 
     Too many changes (CHANGE_LIMIT), a page too old or a time from the future
     answer None: the caller redraws the board.
@@ -286,29 +361,26 @@ def changed_cards(
     if since > now + CHANGE_SLACK or now - since > CHANGE_MAX_AGE:
         return None
     cut = since - CHANGE_SLACK
-    recent = Ticket.objects.filter(updated_at__gte=cut)
-    ids = set(recent.filter(board=board).values_list("pk", flat=True)[: CHANGE_LIMIT + 1])
-    left_here = Move.objects.filter(ticket=OuterRef("pk"), from_board=board, created_at__gte=cut)
-    left = set(recent.exclude(board=board).filter(Exists(left_here)).values_list("pk", flat=True)[: CHANGE_LIMIT + 1])
-    if len(ids) + len(left) > CHANGE_LIMIT:
-        return None
-    if also is not None:
-        ids.add(also)
-    if not ids and not left:
-        return Changes(cards=[], gone=[])
-    columns = list(board.columns.order_by("position", "pk"))
+    columns = board_column_list(board)
     done_ids = [c.pk for c in columns if c.is_done]
-    shown = Q(resolved_at__isnull=True) | Q(column_id__in=done_ids, resolved_at__gte=now - DONE_WINDOW)
-    rows = list(
-        filters.apply(Ticket.objects.filter(board=board, pk__in=sorted(ids)), request.user)
-        .filter(shown)
-        .values(*CARD_FIELDS)
+    shown = Q(board=board) & (
+        Q(resolved_at__isnull=True) | Q(column_id__in=done_ids, resolved_at__gte=now - DONE_WINDOW)
     )
+    if filters.active:
+        shown &= Q(Exists(filters.apply(Ticket.objects.filter(pk=OuterRef("pk")), request.user)))
+    left_here = Move.objects.filter(ticket=OuterRef("pk"), from_board=board, created_at__gte=cut)
+    changed = Q(updated_at__gte=cut) & (Q(board=board) | Q(Exists(left_here)))
+    if also is not None:
+        changed |= Q(pk=also)
     maker = CardMaker(request, board, columns, now)
-    column_ids = {c.pk for c in columns}
-    cards = [maker.make(row) for row in rows if row["column_id"] in column_ids]
-    drawn = {card.pk for card in cards}
-    return Changes(cards=cards, gone=sorted((ids | left) - drawn))
+    tickets = Ticket.objects.filter(changed).annotate(shown=ExpressionWrapper(shown, output_field=BooleanField()))
+    rows = list(maker.values(tickets, "shown")[: CHANGE_LIMIT + 1])
+    if len(rows) > CHANGE_LIMIT:
+        return None
+    return Changes(
+        cards=[maker.make(row) for row in rows if row["shown"]],
+        gone=sorted(row["pk"] for row in rows if not row["shown"]),
+    )
 
 
 def matching_count(request: HttpRequest, board: Board, filters: BoardFilters) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest, QueryDict
-from django.urls import Resolver404, resolve, reverse
+from django.urls import Resolver404, get_script_prefix, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
@@ -21,9 +21,20 @@ from .models import Board
 _SENTINEL = 918273645
 
 
+_patterns: dict[tuple[str, str, tuple[str, ...]], str] = {}
+
+
 def url_pattern(name: str, *rest: str) -> str:
-    """A reversed URL with a ``{}`` where the ticket number goes: one reverse per page, not per card."""
-    return reverse(name, args=[_SENTINEL, *rest]).replace(str(_SENTINEL), "{}")
+    """A reversed URL with a ``{}`` where the ticket number goes: one reverse per process, not per card.
+
+    Kept per script prefix (where the site is mounted), the one thing besides
+    the URLconf that a reversed URL depends on.
+    """
+    key = (get_script_prefix(), name, rest)
+    pattern = _patterns.get(key)
+    if pattern is None:
+        pattern = _patterns[key] = reverse(name, args=[_SENTINEL, *rest]).replace(str(_SENTINEL), "{}")
+    return pattern
 
 
 def board_url(board: Board, filters: BoardFilters | None = None) -> str:
@@ -81,7 +92,8 @@ def read_screen(request: HttpRequest) -> Screen:
     except Resolver404:
         return Screen(path=path)
     if match.url_name == "board":
-        board = Board.objects.filter(slug=match.kwargs["slug"]).first()
+        # With its calendar: an answer that draws cards reads the board's clocks from it (boards.cards).
+        board = Board.objects.select_related("calendar").filter(slug=match.kwargs["slug"]).first()
         return Screen(board=board, filters=BoardFilters.from_query(QueryDict(parts.query)), path=path)
     if match.url_name == "ticket":
         return Screen(ticket_pk=match.kwargs["pk"], path=path)

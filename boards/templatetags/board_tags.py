@@ -159,7 +159,7 @@ _CARD = (
     '<article class="card p{priority}{done}" id="ticket-{pk}" data-ticket-id="{pk}" data-version="{version}" '
     'data-column-id="{column_id}"{draggable} tabindex="0" aria-labelledby="title-{pk}"{oob}>'
     '<div class="card-top"><span class="card-number">#{pk}</span>{priority_badge}'
-    '<span class="tier" title="Needs tier {tier}">T{tier}</span></div>'
+    '<span class="tier" title="Needs tier {tier}">T{tier}</span>{bounce}</div>'
     "{title}"
     '<div class="card-meta"><span class="client">{client}</span>'
     '<span class="assignee{unassigned}">{assignee}</span></div>'
@@ -175,6 +175,18 @@ _CARD_ALERT_HELD = (
     '<span class="alert-held" title="The alert resolved at its source; close the ticket when done">'
     "✓ Resolved at source</span>"
 )
+# A ticket passed back and forth between boards (routing.models.BounceFlag): the
+# reason it was flagged, and whether the scheduler leaves it alone meanwhile.
+_CARD_BOUNCE = '<span class="bounce" title="{title}">↔ bouncing</span>'
+BOUNCE_HELD = "automatic moves are held until a person moves it"
+BOUNCE_NOT_HELD = "a person's move clears this"
+
+
+def bounce_title(reason: str, held: bool) -> str:
+    """The bounce badge's explanation (plain text; the caller escapes it)."""
+    return f"Bouncing between boards: {reason}; {BOUNCE_HELD if held else BOUNCE_NOT_HELD}."
+
+
 # The no-JavaScript move: a select of this board's columns and a Move button.
 _CARD_ACTIONS = (
     '<div class="card-actions">'
@@ -238,6 +250,9 @@ def render_card(card, csrf_token: str, *, oob: bool = False) -> str:
             oob=' hx-swap-oob="true"' if oob else "",
             priority_badge=badge,
             tier=int(card.tier),
+            bounce=_CARD_BOUNCE.format(title=escape(bounce_title(card.bounce, card.bounce_held)))
+            if card.bounce
+            else "",
             title=(_CARD_TITLE_LINK if card.can_open else _CARD_TITLE_TEXT).format(
                 pk=int(card.pk), url=escape(card.url), title=escape(card.title)
             ),
