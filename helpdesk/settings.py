@@ -60,7 +60,11 @@ def env_database(name: str, default: str) -> dict:
             "use postgres://user:password@host:5432/name or sqlite:///path/to/db.sqlite3."
         )
     try:
-        config = dj_database_url.parse(raw, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0))
+        # PostgreSQL: each web worker keeps its connection for a minute rather than
+        # opening one per request (a new backend costs milliseconds and its cold
+        # catalog caches more); 0 closes it after every request, as SQLite does.
+        max_age = env_int("DATABASE_CONN_MAX_AGE", 0 if scheme == "sqlite" else 60)
+        config = dj_database_url.parse(raw, conn_max_age=max_age)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name}={raw!r} could not be parsed: {exc}") from None
     if not config.get("NAME"):
