@@ -31,6 +31,7 @@ size of the answers. Figures only: nothing here fails a build.
 from __future__ import annotations
 
 import argparse
+import gzip
 import http.client
 import os
 import random
@@ -64,12 +65,17 @@ PASSWORD = "bench-password-1"
 TARGET_MOVES_PER_S = 100
 TARGET_P99_MS = 100
 
-CARD = re.compile(r'data-ticket-id="(\d+)" data-version="(\d+)" data-column-id="(\d+)"')
+# The client reads answers as bytes, one pass per thing it looks for: fifty
+# threads of one Python process parse every answer, and on a 2-core machine a
+# client that decodes and re-scans 100 KB answers takes CPU from the server.
+CARD = re.compile(rb'data-ticket-id="(\d+)" data-version="(\d+)" data-column-id="(\d+)"')
 POLL = re.compile(
-    r'<div id="board-poll" data-revision="(\d+)" data-seen="(\d+)" data-drawn="(\d+)"[^>]*? hx-get="([^"]+)"'
+    rb'<div id="board-poll" data-revision="(\d+)" data-seen="(\d+)" data-drawn="(\d+)"[^>]*? hx-get="([^"]+)"'
 )
-MESSAGE_ERROR = re.compile(r'<p class="message error">([^<]*)')
-CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+MESSAGE_ERROR = re.compile(rb'<p class="message error">([^<]*)')
+CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+# Every this many answers, one is kept to tell what a browser receives (gzip, as GZipMiddleware sends it).
+SAMPLE_EVERY = 10
 
 
 @dataclass
@@ -77,14 +83,19 @@ class Figures:
     moves: list[float] = field(default_factory=list)
     polls: list[float] = field(default_factory=list)
     move_bytes: list[int] = field(default_factory=list)
+    samples: list[bytes] = field(default_factory=list)  # some move answers, whole
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds of CPU each side spent in the run
+    load: float = 0.0  # the machine's 1-minute load average as the run began
 
-    def add(self, kind: str, seconds: float, size: int = 0) -> None:
+    def add(self, kind: str, seconds: float, answer: bytes = b"") -> None:
         with self.lock:
             (self.moves if kind == "move" else self.polls).append(seconds)
             if kind == "move":
-                self.move_bytes.append(size)
+                self.move_bytes.append(len(answer))
+                if len(self.move_bytes) % SAMPLE_EVERY == 1:
+                    self.samples.append(answer)
 
     def error(self, text: str) -> None:
         with self.lock:
@@ -118,11 +129,11 @@ class Browser:
                 name, _, rest = value.partition("=")
                 self.cookies[name] = rest.split(";", 1)[0]
         conn.close()
-        return response.status, data.decode("utf-8", "replace"), dict(response.getheaders())
+        return response.status, data, dict(response.getheaders())
 
     def login(self) -> None:
         status, page, _ = self.request("GET", "/login/")
-        token = CSRF_INPUT.search(page).group(1)
+        token = CSRF_INPUT.search(page).group(1).decode()
         body = urlencode({"csrfmiddlewaretoken": token, "username": self.username, "password": PASSWORD})
         referer = {"Referer": f"http://127.0.0.1:{self.port}/login/"}
         status, _, _ = self.request("POST", "/login/", body, referer)
@@ -131,11 +142,11 @@ class Browser:
         status, page, _ = self.request("GET", "/boards/triage/")
         self._read_revision(page)
 
-    def _read_revision(self, html: str) -> None:
+    def _read_revision(self, html: bytes) -> None:
         found = POLL.search(html)
         if found:
-            self.revision, self.seen, self.drawn = found.group(1), found.group(2), found.group(3)
-            self.poll_url = html_unescape(found.group(4))
+            self.revision, self.seen, self.drawn, url = (part.decode() for part in found.groups())
+            self.poll_url = html_unescape(url)
 
     def move(self, figures: Figures, rng: random.Random) -> None:
         pk = rng.choice(list(self.cards))
@@ -165,15 +176,17 @@ class Browser:
         refused = MESSAGE_ERROR.search(html)
         if refused:
             # A refused move still answers 200 (the board redrawn as it is, with the reason).
-            figures.error(f"move refused: {refused.group(1)[:80]}")
+            figures.error(f"move refused: {refused.group(1)[:80].decode()}")
         self._read_cards(html)
         self._read_revision(html)
-        figures.add("move", elapsed, len(html.encode()))
+        figures.add("move", elapsed, html)
 
-    def _read_cards(self, html: str) -> None:
+    def _read_cards(self, html: bytes) -> None:
+        cards = self.cards
         for card, version, column in CARD.findall(html):
-            if int(card) in self.cards:
-                self.cards[int(card)] = (int(version), int(column))
+            pk = int(card)
+            if pk in cards:
+                cards[pk] = (int(version), int(column))
 
     def poll(self, figures: Figures) -> None:
         started = time.perf_counter()
@@ -227,7 +240,6 @@ def start_gunicorn(port: int, workers: int, database_url: str) -> subprocess.Pop
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port}",
-        "DATABASE_CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
         "PYTHONWARNINGS": "ignore:No directory at",
     }
@@ -249,9 +261,68 @@ def start_gunicorn(port: int, workers: int, database_url: str) -> subprocess.Pop
     raise RuntimeError("gunicorn did not start")
 
 
-def run(browsers: list[Browser], seconds: float, *, pace: float | None, poll_every: float | None) -> Figures:
-    """Each browser in its own thread until ``seconds`` pass: moves back to back, or at ``pace`` with polls."""
+def _cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system), from /proc; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _sides(server_pid: int) -> dict[str, list[int]]:
+    """The processes on each side of the run: gunicorn (master and workers) and this database's backends."""
+    found: dict[str, list[int]] = {"gunicorn": [server_pid], "PostgreSQL": []}
+    tag = f" {DATABASE} ".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ")
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == server_pid:
+            found["gunicorn"].append(int(entry))
+        elif command.startswith(b"postgres:") and tag in command:
+            found["PostgreSQL"].append(int(entry))
+    return found
+
+
+def cpu_snapshot(server_pid: int | None) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of each process on each side (Linux /proc; empty elsewhere), and this client's."""
+    if server_pid is None or not os.path.isdir("/proc"):
+        return {}
+    snapshot = {side: {pid: _cpu_seconds(pid) for pid in pids} for side, pids in _sides(server_pid).items()}
+    snapshot["client"] = {os.getpid(): time.process_time()}
+    return snapshot
+
+
+def cpu_spent(before: dict, after: dict) -> dict[str, float]:
+    """Seconds of CPU each side spent between two snapshots (a process that started meanwhile counts whole)."""
+    return {
+        side: sum(t - before.get(side, {}).get(pid, 0.0) for pid, t in pids.items()) for side, pids in after.items()
+    }
+
+
+def run(
+    browsers: list[Browser],
+    seconds: float,
+    *,
+    pace: float | None,
+    poll_every: float | None,
+    server_pid: int | None = None,
+) -> Figures:
+    """Each browser in its own thread until ``seconds`` pass: moves back to back, or at ``pace`` with polls.
+
+    With ``server_pid``, also how much CPU gunicorn, PostgreSQL and this client spent meanwhile
+    (the machine may be shared: CPU per move tells more than moves per second then)."""
     figures = Figures()
+    before = cpu_snapshot(server_pid)
+    figures.load = os.getloadavg()[0]
     stop = time.monotonic() + seconds
 
     def tab(browser: Browser, seed: int) -> None:
@@ -274,6 +345,8 @@ def run(browsers: list[Browser], seconds: float, *, pace: float | None, poll_eve
         t.start()
     for t in threads:
         t.join()
+    if before:
+        figures.cpu = cpu_spent(before, cpu_snapshot(server_pid))
     return figures
 
 
@@ -286,12 +359,25 @@ def report(name: str, figures: Figures, seconds: float, target: str) -> None:
 
     moves = len(figures.moves)
     size = statistics.median(figures.move_bytes) / 1024 if figures.move_bytes else 0
+    # What a browser receives: the answer gzipped as GZipMiddleware does (level 6). The
+    # client asks for plain answers so that compressing them costs neither side in the run.
+    sent = (
+        statistics.median(len(gzip.compress(a, compresslevel=6, mtime=0)) for a in figures.samples) / 1024
+        if figures.samples
+        else 0
+    )
     print(
         f"  {name:<12} {moves / seconds:7.1f} moves/s   move p50 {pct(figures.moves, 0.5):6.1f} ms  "
-        f"p99 {pct(figures.moves, 0.99):6.1f} ms   answer {size:.1f} KB (median)   "
+        f"p99 {pct(figures.moves, 0.99):6.1f} ms   answer {size:.1f} KB (median; {sent:.1f} KB gzipped)   "
         f"polls {len(figures.polls)} (p50 {pct(figures.polls, 0.5):.1f} ms, p99 {pct(figures.polls, 0.99):.1f} ms)   "
         f"errors {len(figures.errors)}   {target}"
     )
+    if figures.cpu and moves:
+        spent = "  ".join(f"{side} {cpu / moves * 1000:.1f} ms" for side, cpu in figures.cpu.items())
+        print(
+            f"               CPU per move{' (its polls included)' if figures.polls else ''}: {spent}   "
+            f"· machine load {figures.load:.1f} as it began ({os.cpu_count()} cores)"
+        )
     for text in sorted(set(figures.errors))[:5]:
         print(f"      error: {text} (×{figures.errors.count(text)})")
 
@@ -336,7 +422,7 @@ def main() -> int:
             f"Load · gunicorn -w {args.workers} on loopback · PostgreSQL + Redis · {args.clients} technicians, "
             f"{args.clients * args.cards_each} cards on Triage · {args.seconds:.0f} s a run"
         )
-        saturated = run(browsers, args.seconds, pace=None, poll_every=None)
+        saturated = run(browsers, args.seconds, pace=None, poll_every=None, server_pid=server.pid)
         rate = len(saturated.moves) / args.seconds
         report(
             "saturation",
@@ -344,7 +430,7 @@ def main() -> int:
             args.seconds,
             f"target ≥ {TARGET_MOVES_PER_S} moves/s: {'ok' if rate >= TARGET_MOVES_PER_S else 'UNDER'}",
         )
-        paced = run(browsers, max(args.seconds, 30), pace=5.0, poll_every=3.0)
+        paced = run(browsers, max(args.seconds, 30), pace=5.0, poll_every=3.0, server_pid=server.pid)
         p99 = sorted(paced.moves)[int(0.99 * len(paced.moves))] * 1000 if paced.moves else float("inf")
         verdict = "ok" if p99 < TARGET_P99_MS and not paced.errors else "OVER"
         report("realistic", paced, max(args.seconds, 30), f"target p99 < {TARGET_P99_MS} ms, no errors: {verdict}")

@@ -320,8 +320,26 @@ def board_columns(request: HttpRequest, board: Board, filters: BoardFilters, now
     ]
 
 
+def read_board(slug: str) -> Board | None:
+    """The board a page shows, with its calendar and its columns in order: one query, not three.
+
+    The columns ride on the board as ``column_list`` (``board_column_list``
+    reads them there); a board with no column yet is read on its own.
+    """
+    columns = list(Column.objects.filter(board__slug=slug).select_related("board__calendar").order_by("position", "pk"))
+    if not columns:
+        return Board.objects.select_related("calendar").filter(slug=slug).first()
+    board = columns[0].board
+    for column in columns:
+        column.board = board  # one Board instance for all, as board.columns would give
+    board.column_list = columns  # type: ignore[attr-defined]
+    return board
+
+
 def board_column_list(board: Board) -> list[Column]:
-    return list(board.columns.order_by("position", "pk"))
+    """The board's columns in order: as ``read_board`` brought them, else read now."""
+    columns = getattr(board, "column_list", None)
+    return list(board.columns.order_by("position", "pk")) if columns is None else columns
 
 
 @dataclass
@@ -373,7 +391,11 @@ def changed_cards(
     if also is not None:
         changed |= Q(pk=also)
     maker = CardMaker(request, board, columns, now)
-    tickets = Ticket.objects.filter(changed).annotate(shown=ExpressionWrapper(shown, output_field=BooleanField()))
+    tickets = (
+        Ticket.objects.filter(changed)
+        .annotate(shown=ExpressionWrapper(shown, output_field=BooleanField()))
+        .order_by("pk")  # app.js puts each card in card order itself
+    )
     rows = list(maker.values(tickets, "shown")[: CHANGE_LIMIT + 1])
     if len(rows) > CHANGE_LIMIT:
         return None

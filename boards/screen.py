@@ -92,8 +92,10 @@ def read_screen(request: HttpRequest) -> Screen:
     except Resolver404:
         return Screen(path=path)
     if match.url_name == "board":
-        # With its calendar: an answer that draws cards reads the board's clocks from it (boards.cards).
-        board = Board.objects.select_related("calendar").filter(slug=match.kwargs["slug"]).first()
+        # With its calendar and columns: what an answer that draws cards needs (boards.cards.read_board).
+        from .cards import read_board
+
+        board = read_board(match.kwargs["slug"])
         return Screen(board=board, filters=BoardFilters.from_query(QueryDict(parts.query)), path=path)
     if match.url_name == "ticket":
         return Screen(ticket_pk=match.kwargs["pk"], path=path)

@@ -51,7 +51,7 @@ from routing.tasks import VERBS  # the verbs' one home: the move e-mails say the
 
 from . import permissions, services
 from . import search as board_search
-from .cards import SEARCH_CARDS, Changes, board_columns, changed_cards, matching_count
+from .cards import SEARCH_CARDS, Changes, board_columns, changed_cards, matching_count, read_board
 from .forms import (
     BoardFilters,
     CriterionForm,
@@ -123,9 +123,12 @@ def _get_board_param(slug: str) -> Board:
 _board_columns = board_columns
 
 
-def _boards():
-    """Boards read for drawing cards: with the calendar the cards' clocks follow (one join, not a query)."""
-    return Board.objects.select_related("calendar")
+def _read_board(slug: str) -> Board:
+    """The board a page shows, with what drawing its cards needs (``cards.read_board``); 404 if none."""
+    board = read_board(slug)
+    if board is None:
+        raise Http404("No such board.")
+    return board
 
 
 def _columns_context_light(board: Board, filters: BoardFilters, now: datetime, drawn: int | None = None) -> dict:
@@ -353,7 +356,8 @@ def _changes_html(
         "oob": True,
         "gone": " ".join(str(pk) for pk in changes.gone),
     }
-    return cards + render_to_string("boards/board.html#poll", context, request)
+    # The poll needs nothing from the request: no context processors.
+    return cards + render_to_string("boards/board.html#poll", context)
 
 
 @_answered_after_saving
@@ -478,7 +482,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def board(request: HttpRequest, slug: str) -> HttpResponse:
     now = timezone.now()  # before the board is read: see _columns_context_light
-    board = get_object_or_404(_boards(), slug=slug)
+    board = _read_board(slug)
     filters = BoardFilters.from_query(request.GET)
     context = _columns_context(request, board, filters, now)
     context.update(
@@ -517,8 +521,8 @@ def board_changes(request: HttpRequest, slug: str) -> HttpResponse:
     """The board's poll: 204 while nothing changed (one indexed read), else the cards that changed
     since the page was drawn (``seen``), or fresh columns when they are too many."""
     now = timezone.now()  # before the board is read: see _columns_context_light
-    # One indexed read of one row: its revision answers "nothing new" (204), the rest draws the changes.
-    board = get_object_or_404(_boards(), slug=slug)
+    # One read: the board's revision answers "nothing new" (204); its columns draw the changes.
+    board = _read_board(slug)
     filters = BoardFilters.from_query(request.GET)
     if not request.htmx:
         return redirect(board_url(board, filters))
