@@ -21,8 +21,12 @@ construction. Two runs, each stopping by itself:
 - **a realistic pace**: each technician moves a card about every 5 s and polls
   every 3 s; target move p99 under 100 ms, no errors.
 
-Prints moves per second, p50 and p99 of moves (and of polls), errors, and the
-size of the answers. Figures only: nothing here fails a build.
+Prints moves per second, p50 and p99 of moves (and of polls), errors, the size
+of the answers (as sent, and gzipped as a browser receives them), and the CPU
+that gunicorn, PostgreSQL and this client spent per move with the machine's
+load as each run began: on a shared machine, CPU per move is the figure that
+others' work disturbs least (2 cores / CPU per move ≈ the moves per second a
+quiet machine reaches). Figures only: nothing here fails a build.
 
     .venv/bin/python bench/load.py                       # PostgreSQL and Redis on 127.0.0.1
     .venv/bin/python bench/load.py --clients 50 --workers 4 --seconds 30
