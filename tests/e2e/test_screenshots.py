@@ -6,9 +6,11 @@ the thing a person would notice first: nothing wider than the screen.
 """
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from boards.models import Client, Note, Watch
+from routing.models import BounceFlag
 from tests.e2e.conftest import card, login, open_board
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -36,7 +38,10 @@ def scene(desk, both, ticket_factory):
     )
     Note.objects.create(ticket=ticket, author=both, body="Router won't power on; checked the socket.")
     ticket_factory(column="New", title="Printer jams on every page", priority=3, client=lawyers)
-    ticket_factory(column="In progress", title="Reset my password", priority=2, assignee=both)
+    bouncing = ticket_factory(column="In progress", title="Reset my password", priority=2, assignee=both)
+    BounceFlag.objects.create(
+        ticket=bouncing, flagged_at=timezone.now(), reason="Triage → Support → Triage within 2 hours"
+    )
     ticket_factory(column="Waiting on customer", title="Outlook keeps asking for a password", priority=4)
     ticket_factory(column="Resolved", title="New starter laptop", priority=3)
     ticket_factory(column="New", title="Supercalifragilisticexpialidocious-error-0x80070005-in-the-sync-client")
