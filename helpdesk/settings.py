@@ -63,8 +63,10 @@ def env_database(name: str, default: str) -> dict:
         # PostgreSQL: each web worker keeps its connection for a minute rather than
         # opening one per request (a new backend costs milliseconds and its cold
         # catalog caches more); 0 closes it after every request, as SQLite does.
+        # A kept connection is checked before a request reuses it (health
+        # checks), so a PostgreSQL restart costs a reconnect, never a 500.
         max_age = env_int("DATABASE_CONN_MAX_AGE", 0 if scheme == "sqlite" else 60)
-        config = dj_database_url.parse(raw, conn_max_age=max_age)
+        config = dj_database_url.parse(raw, conn_max_age=max_age, conn_health_checks=max_age > 0)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name}={raw!r} could not be parsed: {exc}") from None
     if not config.get("NAME"):

@@ -79,3 +79,20 @@ def test_bad_whole_number_is_refused(tmp_path):
     result = _start(tmp_path, BOARD_POLL_INTERVAL_MS="soon")
     assert result.returncode != 0
     assert "BOARD_POLL_INTERVAL_MS" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [("postgres://user:pw@db.example:5432/helpdesk", "60 True"), ("sqlite:///desk.sqlite3", "0 False")],
+)
+def test_postgresql_connections_are_kept_and_checked_before_reuse(tmp_path, url, kept):
+    """A web worker reuses its connection for a minute; after a database restart the check reconnects, not a 500."""
+    show = (
+        "from django.db import connection as c; s = c.settings_dict; print(s['CONN_MAX_AGE'], s['CONN_HEALTH_CHECKS'])"
+    )
+    environ = {k: v for k, v in os.environ.items() if k not in (*CONTROLLED, "DATABASE_CONN_MAX_AGE")}
+    environ.update({"SECRET_KEY": "settings-test-key", "SWITCHBACK_VAR_DIR": str(tmp_path), "DATABASE_URL": url})
+    result = subprocess.run(
+        [sys.executable, "-c", f"{SETUP}; {show}"], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.split() == kept.split(), result.stderr
