@@ -50,6 +50,13 @@ def test_flow_page_pictures_light_and_dark(
             path = screenshot_dir / f"flow-{scheme}-{size}.png"
             page.screenshot(path=path, full_page=True)
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            # What-if, answered: the Tier 1 limit tried at 45 minutes over the same week.
+            limit = desk.criteria["Tier 1 time limit"]
+            page.goto(f"{live_server.url}/flow/what-if/?range=7d&criterion={limit.pk}&limit=45")
+            expect(page.get_by_role("heading", name="With")).to_be_visible()
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"the what-if page is {overflow}px wider than the screen"
+            page.screenshot(path=screenshot_dir / f"whatif-{scheme}-{size}.png", full_page=True)
             assert errors == [], errors  # no script errors, no CSP violations
             context.close()
 
