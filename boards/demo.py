@@ -1790,6 +1790,12 @@ def _seed_calendars(boards: dict[str, Board]) -> None:
         services.recompute_deadlines()
 
 
+def _add_criterion(now: datetime, *, recompute: bool = False, **fields) -> None:
+    """A criterion the demo adds to the seed's, once (by name), saved as admin would (``save_criterion``)."""
+    if not Criterion.objects.filter(name=fields["name"]).exists():
+        services.save_criterion(Criterion(**fields), actor=None, now=now, recompute=recompute)
+
+
 def _load(
     now: datetime, history_days: int, progress: Callable[[int, int], None] | None, history_chunk: int = 0
 ) -> Result:
@@ -1808,65 +1814,52 @@ def _load(
         Criterion.objects.filter(
             trigger=Criterion.Trigger.TIME, name="Tier 1 time limit", warn_before_minutes=None, warn_at_percent=None
         ).update(warn_at_percent=80)
+        last = max((c.position for c in criteria.values()), default=0)
         # Support hands a ticket back to whichever board escalated it (NOC or Triage).
-        if not Criterion.objects.filter(name=RETURN_TO_SENDER).exists():
-            services.save_criterion(
-                Criterion(
-                    name=RETURN_TO_SENDER,
-                    description="Back to the board and tier that escalated it: NOC or Triage, whichever sent it.",
-                    direction=Direction.DE_ESCALATE,
-                    trigger=Criterion.Trigger.MANUAL,
-                    from_board=boards["support"],
-                    to_sender=True,
-                    position=max((c.position for c in criteria.values()), default=0) + 1,
-                ),
-                actor=None,
-                now=now,
-                recompute=False,
-            )
+        _add_criterion(
+            now,
+            name=RETURN_TO_SENDER,
+            description="Back to the board and tier that escalated it: NOC or Triage, whichever sent it.",
+            direction=Direction.DE_ESCALATE,
+            trigger=Criterion.Trigger.MANUAL,
+            from_board=boards["support"],
+            to_sender=True,
+            position=last + 1,
+        )
         # Support's work that nobody has touched for three working days (30 office hours) is flagged.
-        if not Criterion.objects.filter(name=UNTOUCHED).exists():
-            services.save_criterion(
-                Criterion(
-                    name=UNTOUCHED,
-                    description="Nobody has added a note, moved or updated it for three working days.",
-                    direction=Direction.ESCALATE,
-                    trigger=Criterion.Trigger.INACTIVITY,
-                    from_board=boards["support"],
-                    idle_hours=30,
-                    notify_only=True,
-                    position=max((c.position for c in criteria.values()), default=0) + 2,
-                ),
-                actor=None,
-                now=now,
-                recompute=False,
-            )
+        _add_criterion(
+            now,
+            name=UNTOUCHED,
+            description="Nobody has added a note, moved or updated it for three working days.",
+            direction=Direction.ESCALATE,
+            trigger=Criterion.Trigger.INACTIVITY,
+            from_board=boards["support"],
+            idle_hours=30,
+            notify_only=True,
+            position=last + 2,
+        )
         # NOC's urgent alerts have a limit (NOC_LIMITS); P3 and P4 keep none. Made
         # before the tickets, so they get their deadlines as they open; with
         # tickets on the desk already (a desk loaded before), theirs are recomputed.
-        if not Criterion.objects.filter(name=NOC_TIME_LIMIT).exists():
-            services.save_criterion(
-                Criterion(
-                    name=NOC_TIME_LIMIT,
-                    # No number in the text: the pages show the live limits beside it.
-                    description="An urgent alert (P1 or P2) that NOC has not fixed, parked with the vendor or handed "
-                    "on within its limit of active minutes goes to Support. P3 and P4 alerts have no limit.",
-                    direction=Direction.ESCALATE,
-                    trigger=Criterion.Trigger.TIME,
-                    from_board=boards["noc"],
-                    # Where NOC's other escalation goes (Needs onsite visit), to Support's New column.
-                    to_board=boards["support"],
-                    to_tier=2,
-                    p1_limit_minutes=NOC_LIMITS[P1],
-                    p2_limit_minutes=NOC_LIMITS[P2],
-                    # The bell warns when the card turns amber, as for the Tier 1 limit.
-                    warn_at_percent=80,
-                    position=max((c.position for c in criteria.values()), default=0) + 3,
-                ),
-                actor=None,
-                now=now,
-                recompute=Ticket.objects.exists(),
-            )
+        _add_criterion(
+            now,
+            recompute=Ticket.objects.exists(),
+            name=NOC_TIME_LIMIT,
+            # No number in the text: the pages show the live limits beside it.
+            description="An urgent alert (P1 or P2) that NOC has not fixed, parked with the vendor or handed "
+            "on within its limit of active minutes goes to Support. P3 and P4 alerts have no limit.",
+            direction=Direction.ESCALATE,
+            trigger=Criterion.Trigger.TIME,
+            from_board=boards["noc"],
+            # Where NOC's other escalation goes (Needs onsite visit), to Support's New column.
+            to_board=boards["support"],
+            to_tier=2,
+            p1_limit_minutes=NOC_LIMITS[P1],
+            p2_limit_minutes=NOC_LIMITS[P2],
+            # The bell warns when the card turns amber, as for the Tier 1 limit.
+            warn_at_percent=80,
+            position=last + 3,
+        )
     # With the criteria the demo adds: the history's timeouts name NOC's.
     criteria = {c.name: c for c in Criterion.objects.all()}
     player = _Player(boards, criteria, clients, users, skills)
