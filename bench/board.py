@@ -24,20 +24,13 @@ Figures only: nothing here fails a build (see DESIGN.md, "bench/").
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-os.environ.setdefault("STATIC_MANIFEST", "false")
-os.environ.setdefault("SWITCHBACK_CELERY_DIR", tempfile.mkdtemp(prefix="switchback-bench-celery-"))
-os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 
 TARGETS_MS = {"board page": 150, "move": 20, "search": 100}
 
@@ -241,9 +234,9 @@ def main() -> int:
     parser.add_argument("--search-tickets", type=int, default=100_000, help="0 skips the search figures")
     args = parser.parse_args()
 
-    import django
+    from bench import _setup
 
-    django.setup()
+    _setup.setup()  # the benches' environment defaults, then Django
     from django.db import connection
     from django.test import Client
     from django.test.utils import setup_test_environment, teardown_test_environment
