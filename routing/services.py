@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, Max, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from boards.models import Board, Column, Skill, Technician, Ticket
@@ -1105,14 +1105,6 @@ def _bounce_guard(ticket: Ticket, move: Move, old_board_id: int, *, actor, now: 
 
 
 # --- Inactivity: tickets nobody has touched ----------------------------------------
-
-
-def last_activity(ticket: Ticket) -> datetime:
-    """The ticket's last note, move or update: the later of its row's ``updated_at`` and its last note."""
-    from boards.models import Note
-
-    last_note = Note.objects.filter(ticket=ticket).aggregate(at=Max("created_at"))["at"]
-    return max(filter(None, (ticket.updated_at, last_note)))
 
 
 def inactive_candidates(criterion: Criterion, now: datetime):
