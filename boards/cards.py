@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, prefetch_related_objects
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from calendars.models import Calendar
-from calendars.working import load_calendar, pause_label
+from calendars.working import calendars_of, pause_label
 from routing.models import Criterion, Direction, Move
-from routing.services import bounce_holds
+from routing.services import active_criteria, bounce_holds
 
 from . import permissions
 from .forms import BoardFilters
@@ -157,7 +156,7 @@ class CriteriaIndex:
     """
 
     def __init__(self) -> None:
-        criteria = list(Criterion.objects.active().select_related("to_board"))
+        criteria = active_criteria()
         self.time_criteria = {c.pk: c for c in criteria if c.trigger == Criterion.Trigger.TIME}
         self.manual = [c for c in criteria if c.offered_by_hand and not c.to_sender]
         self.to_sender = [c for c in criteria if c.offered_by_hand and c.to_sender]
@@ -184,20 +183,6 @@ class CriteriaIndex:
         return self._returns[key]
 
 
-def board_calendar(board: Board) -> Calendar | None:
-    """The board's calendar as ``load_calendar`` reads it, without asking again when the board's
-    own read brought it (``select_related("calendar")``, as the board views read a board)."""
-    if not Board.calendar.is_cached(board):  # type: ignore[attr-defined]
-        return load_calendar(board)
-    try:
-        calendar = board.calendar  # type: ignore[attr-defined]
-    except Calendar.DoesNotExist:
-        return None
-    if not calendar.always_open:  # a 24/7 calendar's hours and holidays are never read
-        prefetch_related_objects([calendar], "spans", "holidays")
-    return calendar
-
-
 class CardMaker:
     """Builds the cards of one board; the lookups every card shares are made once."""
 
@@ -220,7 +205,7 @@ class CardMaker:
         self.bounce_held = bounce_holds()
         # Outside the board's working hours its clocks stand still: running clocks show
         # "paused · outside hours, resumes Mon 08:00" instead of a countdown (calendars.working).
-        self.paused = pause_label(board_calendar(board), now)
+        self.paused = pause_label(calendars_of([board])[board.pk], now)
         # The <option>s of a card's column select, once per column rather than per card.
         self.options = {
             current.pk: format_html_join(
@@ -344,10 +329,15 @@ def board_column_list(board: Board) -> list[Column]:
 
 @dataclass
 class Changes:
-    """The cards to (re)draw, and the ticket numbers to take off the page."""
+    """The cards to (re)draw, the ticket numbers to take off the page, and the board's revision they show.
+
+    ``revision`` is read in the same statement as the cards (None when no
+    ticket changed): it is what the page shows once they are in place.
+    """
 
     cards: list[Card]
     gone: list[int]
+    revision: int | None = None
 
 
 def changed_cards(
@@ -393,15 +383,19 @@ def changed_cards(
     maker = CardMaker(request, board, columns, now)
     tickets = (
         Ticket.objects.filter(changed)
-        .annotate(shown=ExpressionWrapper(shown, output_field=BooleanField()))
+        .annotate(
+            shown=ExpressionWrapper(shown, output_field=BooleanField()),
+            board_revision=Subquery(Board.objects.filter(pk=board.pk).values("revision")),
+        )
         .order_by("pk")  # app.js puts each card in card order itself
     )
-    rows = list(maker.values(tickets, "shown")[: CHANGE_LIMIT + 1])
+    rows = list(maker.values(tickets, "shown", "board_revision")[: CHANGE_LIMIT + 1])
     if len(rows) > CHANGE_LIMIT:
         return None
     return Changes(
         cards=[maker.make(row) for row in rows if row["shown"]],
         gone=sorted(row["pk"] for row in rows if not row["shown"]),
+        revision=rows[0]["board_revision"] if rows else None,
     )
 
 

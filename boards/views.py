@@ -51,7 +51,7 @@ from routing.tasks import VERBS  # the verbs' one home: the move e-mails say the
 
 from . import permissions, services
 from . import search as board_search
-from .cards import SEARCH_CARDS, Changes, board_columns, changed_cards, matching_count, read_board
+from .cards import SEARCH_CARDS, Changes, board_column_list, board_columns, changed_cards, matching_count, read_board
 from .forms import (
     BoardFilters,
     CriterionForm,
@@ -131,9 +131,12 @@ def _read_board(slug: str) -> Board:
     return board
 
 
-def _columns_context_light(board: Board, filters: BoardFilters, now: datetime, drawn: int | None = None) -> dict:
-    """What the poll needs. ``board`` must be freshly read, after ``now``: its revision is what the page
-    shows, and ``now`` (as ``seen``) the moment from which the next answer looks for changes.
+def _columns_context_light(
+    board: Board, filters: BoardFilters, now: datetime, drawn: int | None = None, revision: int | None = None
+) -> dict:
+    """What the poll needs. ``board`` must be freshly read, after ``now`` (or ``revision`` read so): its
+    revision is what the page shows, and ``now`` (as ``seen``) the moment from which the next answer looks
+    for changes.
 
     ``drawn`` is when the columns were last drawn whole (ms, as ``seen``): now, unless this
     answer sends single cards and carries the page's on.
@@ -141,16 +144,17 @@ def _columns_context_light(board: Board, filters: BoardFilters, now: datetime, d
     query = filters.query()
     seen = int(now.timestamp() * 1000)
     drawn = drawn or seen
+    revision = board.revision if revision is None else revision
     return {
         "board": board,
         "filters": filters,
-        "revision": board.revision,
+        "revision": revision,
         "seen": seen,
         "drawn": drawn,
         "now": now,
         "board_url": board_url(board, filters),
         "changes_url": reverse("board_changes", args=[board.slug])
-        + f"?since={board.revision}&seen={seen}&drawn={drawn}"
+        + f"?since={revision}&seen={seen}&drawn={drawn}"
         + (f"&{query}" if query else ""),
         "poll_ms": settings.BOARD_POLL_INTERVAL_MS,
         "done_url": reverse("board_done", args=[board.slug]),
@@ -352,7 +356,7 @@ def _changes_html(
     csrf = get_token(request)
     cards = "".join(render_card_oob(card, csrf) for card in changes.cards)
     context = {
-        **_columns_context_light(board, filters, now, drawn),
+        **_columns_context_light(board, filters, now, drawn, changes.revision),
         "oob": True,
         "gone": " ".join(str(pk) for pk in changes.gone),
     }
@@ -361,7 +365,7 @@ def _changes_html(
 
 
 @_answered_after_saving
-def _after_card_move(request: HttpRequest, ticket: Ticket, *, fallback_url: str) -> HttpResponse:
+def _after_card_move(request: HttpRequest, ticket: Ticket, *, fallback_url: str, screen: Screen | None) -> HttpResponse:
     """Answer a move with what changed on the board since the browser last looked, not the whole board.
 
     The browser already shows the card in its new column (it moved it before
@@ -371,9 +375,12 @@ def _after_card_move(request: HttpRequest, ticket: Ticket, *, fallback_url: str)
     their columns, and the poll with the new revision and the cards that left.
     Too many changes, an unknown moment, or a search-filtered board (whose
     cards are capped): the whole board, as any other action.
+
+    ``screen``: what the browser shows, as the view read it before the move
+    (its columns named the drop target). The board's revision the answer
+    carries is read with the changed cards, after the move.
     """
     now = timezone.now()
-    screen = read_screen(request) if request.htmx else None
     board = screen.board if screen else None
     seen = _seen_at(request.headers.get("X-Board-Seen"))
     changes = None
@@ -381,6 +388,9 @@ def _after_card_move(request: HttpRequest, ticket: Ticket, *, fallback_url: str)
         changes = changed_cards(request, board, screen.filters, seen, now, also=ticket.pk)
     if changes is None:
         return _after_action(request, ticket.pk, fallback_url=fallback_url)
+    if changes.revision is None:
+        # The board on screen was read before the move: its revision is the one from before.
+        board.refresh_from_db(fields=["revision"])
     drawn = ascii_int(request.headers.get("X-Board-Drawn"))
     html = _changes_html(request, board, screen.filters, changes, now, drawn)
     parts = [_messages_part()]
@@ -632,9 +642,11 @@ def ticket_move(request: HttpRequest, pk: int) -> HttpResponse:
     # The move reads the ticket again under its lock; here only its board (permission, where to go back).
     ticket = _get_ticket_for_change(request, pk, Ticket.objects.select_related("board").defer("description"))
     form = MoveForm(request.POST)
+    # The board on screen: its columns name the drop target, and the answer draws its cards.
+    screen = read_screen(request) if request.htmx else None
     column = None
     if form.is_valid():
-        column = Column.objects.select_related("board").filter(pk=form.cleaned_data["column"]).first()
+        column = _drop_column(screen, form.cleaned_data["column"])
     if column is None:
         messages.error(request, "Pick a column to move the ticket to.")
     else:
@@ -649,8 +661,17 @@ def ticket_move(request: HttpRequest, pk: int) -> HttpResponse:
                 done = f"{ticket.number} resolved." if column.is_done else f"{ticket.number} moved to {column.name}."
                 messages.success(request, done)
             # Moved, or already there: either way the card and what changed around it.
-            return _after_card_move(request, ticket, fallback_url=ticket.board.get_absolute_url())
+            return _after_card_move(request, ticket, fallback_url=ticket.board.get_absolute_url(), screen=screen)
     return _after_action(request, ticket.pk, fallback_url=ticket.board.get_absolute_url())
+
+
+def _drop_column(screen: Screen | None, pk: int) -> Column | None:
+    """The column a card was dropped on: one of the board on screen (read with it), else read on its own."""
+    if screen is not None and screen.board is not None:
+        for column in board_column_list(screen.board):
+            if column.pk == pk:
+                return column
+    return Column.objects.select_related("board").filter(pk=pk).first()
 
 
 def _criteria_for(ticket: Ticket, direction: str, to_board: Board | None) -> list[Criterion]:

@@ -3,6 +3,7 @@
 - A request carrying a NUL byte is refused with a 400 before any view runs.
 - A database that can't be reached answers 503 with a short page, not 500.
 - Pages for a signed-in user are never stored by a browser or a proxy cache.
+- A request reads the active criteria once, however many parts of it ask.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from django.core.exceptions import BadRequest
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
+
+from routing.services import criteria_read_once
 
 from .errors import database_unavailable, is_database_unavailable
 
@@ -78,3 +81,20 @@ class PrivatePagesMiddleware:
         if user is not None and user.is_authenticated:
             patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+class CriteriaReadOnceMiddleware:
+    """The active criteria are read once per request (``routing.services.criteria_read_once``).
+
+    A move reads them for its deadline and the cards drawn in its answer read
+    them again for their Escalate and De-escalate buttons; within one request
+    they are the same rows, unless the request itself saves one (which makes
+    the next read fresh).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with criteria_read_once():
+            return self.get_response(request)

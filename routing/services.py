@@ -23,7 +23,9 @@ intake opens a delivery's new tickets with ``open_tickets``, which shares
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,7 +37,7 @@ from django.utils import timezone
 
 from boards.models import Board, Column, Skill, Technician, Ticket
 from calendars.models import Calendar
-from calendars.working import NoWorkingTime, add_working_time, load_calendars, working_time_between
+from calendars.working import NoWorkingTime, add_working_time, calendars_of, load_calendars, working_time_between
 
 from .batch import update_rows
 from .models import BounceFlag, Criterion, CriterionChange, Direction, InactivityNotice, Move
@@ -91,13 +93,43 @@ def _start_clock(ticket: Ticket, now: datetime) -> None:
         ticket.clock_started_at = now
 
 
+# A request reads the active criteria once (``criteria_read_once``, opened
+# around every view by helpdesk.middleware): a move reads them for the
+# deadline and the cards drawn after it for their buttons, milliseconds apart.
+# Saving or deleting a criterion forgets the request's copy (routing.apps).
+_criteria_memo: ContextVar[dict[str, list[Criterion]] | None] = ContextVar("criteria_memo", default=None)
+
+
+@contextmanager
+def criteria_read_once() -> Iterator[None]:
+    """Within this block (one request), ``active_criteria`` reads the table once."""
+    token = _criteria_memo.set({})
+    try:
+        yield
+    finally:
+        _criteria_memo.reset(token)
+
+
+def forget_criteria(**kwargs) -> None:
+    """A criterion was saved or deleted: the next ``active_criteria`` in this block reads afresh."""
+    memo = _criteria_memo.get()
+    if memo is not None:
+        memo.clear()
+
+
+def active_criteria() -> list[Criterion]:
+    """Every active criterion with its destination, in the managers' order (position, then pk). Do not mutate."""
+    memo = _criteria_memo.get()
+    if memo is not None and "active" in memo:
+        return memo["active"]
+    criteria = list(Criterion.objects.active().select_related("to_board", "to_column").order_by("position", "pk"))
+    if memo is not None:
+        memo["active"] = criteria
+    return criteria
+
+
 def active_time_criteria() -> list[Criterion]:
-    return list(
-        Criterion.objects.active()
-        .filter(trigger=Criterion.Trigger.TIME)
-        .select_related("to_board", "to_column")
-        .order_by("position", "pk")
-    )
+    return [c for c in active_criteria() if c.trigger == Criterion.Trigger.TIME]
 
 
 def time_criterion_for(
@@ -585,7 +617,7 @@ def _apply(
     old_board_id = ticket.board_id
     # The stretch just ended counts on the board it was spent on; the new
     # deadline on the board the ticket goes to.
-    calendars = batch.calendars if batch is not None else load_calendars({old_board_id, to.board.pk})
+    calendars = batch.calendars if batch is not None else calendars_of([ticket.board, to.board])
 
     _stop_clock(ticket, now, calendars[old_board_id])
     if criterion is not None:
@@ -639,7 +671,8 @@ def _lock(ticket_id: int) -> Ticket:
     lock is ours, the second statement reads the latest committed row.
     """
     Ticket.objects.select_for_update().filter(pk=ticket_id).values_list("pk", flat=True).get()
-    return Ticket.objects.select_related("board", "column").get(pk=ticket_id)
+    # With what the move reads next: the board's calendar (load_calendars) and the bounce flag (_bounce_guard).
+    return Ticket.objects.select_related("board__calendar", "column", "bounce_flag").get(pk=ticket_id)
 
 
 def check_version(ticket: Ticket, expected_version: int | None) -> None:
@@ -1091,7 +1124,7 @@ def _bounce_guard(ticket: Ticket, move: Move, old_board_id: int, *, actor, now: 
     board changes, the flag), none on a move within a board by the scheduler.
     """
     changed_board = move.to_board.pk != old_board_id
-    if actor is not None:
+    if actor is not None and _read_flag(ticket) is not False:
         BounceFlag.objects.filter(ticket=ticket).delete()
     reason = ""
     if changed_board:
@@ -1101,7 +1134,19 @@ def _bounce_guard(ticket: Ticket, move: Move, old_board_id: int, *, actor, now: 
         return bounce_holds()
     if actor is not None:
         return False
-    return bounce_holds() and BounceFlag.objects.filter(ticket=ticket).exists()
+    flagged = _read_flag(ticket)
+    return bounce_holds() and (BounceFlag.objects.filter(ticket=ticket).exists() if flagged is None else flagged)
+
+
+def _read_flag(ticket: Ticket) -> bool | None:
+    """Whether the ticket has a bounce flag, as its read after the lock brought it (``_lock``); None: not read."""
+    if not Ticket.bounce_flag.is_cached(ticket):  # type: ignore[attr-defined]
+        return None
+    try:
+        ticket.bounce_flag  # noqa: B018
+    except BounceFlag.DoesNotExist:
+        return False
+    return True
 
 
 # --- Inactivity: tickets nobody has touched ----------------------------------------

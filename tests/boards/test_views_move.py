@@ -3,8 +3,11 @@
 from datetime import UTC, datetime, timedelta
 
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from boards import services as services_boards
 from boards.cards import CHANGE_LIMIT
@@ -239,6 +242,29 @@ def test_a_move_answers_with_only_the_cards_changed_since_the_page_was_drawn(
     assert poll["data-revision"] == str(revision) and f"since={revision}" in poll["hx-get"]
     assert poll["data-gone"].split() == [str(leaving.pk)]  # it left for Support: off the page
     assert "moved to Waiting on customer" in body
+
+
+def test_a_move_reads_the_boards_columns_and_the_criteria_once(client, desk, tier1, ticket_factory):
+    """The drop target comes from the columns read to draw the answer, and the move's deadline and the
+    cards' buttons share one read of the criteria; the revision the answer carries is the one after the move."""
+    ticket = ticket_factory(title="Quick one")
+    client.force_login(tier1)
+    before = Board.objects.get(slug="triage").revision
+    in_progress = _column(desk.triage, "In progress")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            reverse("ticket_move", args=[ticket.pk]),
+            {"column": in_progress.pk, "version": ticket.version},
+            headers={**ON_TRIAGE, "X-Board-Revision": str(before), "X-Board-Seen": _seen(timezone.now())},
+        )
+    assert response.status_code == 200
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert sum('FROM "boards_column"' in sql for sql in reads) == 1
+    assert sum('FROM "routing_criterion"' in sql for sql in reads) == 1
+    assert not any('FROM "calendars_calendar"' in sql for sql in reads)  # read with the board, and with the ticket
+    assert not any(q["sql"].startswith('DELETE FROM "routing_bounceflag"') for q in queries.captured_queries)
+    poll = find(response.content.decode(), "div", id="board-poll")
+    assert poll["data-revision"] == str(before + 1) == str(Board.objects.get(slug="triage").revision)
 
 
 def test_a_move_on_a_filtered_board_takes_off_cards_that_no_longer_match(client, desk, tier1, manager, ticket_factory):

@@ -10,10 +10,12 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from boards.models import Board
 from calendars.working import (
     NoWorkingTime,
     add_working_minutes,
     add_working_time,
+    calendars_of,
     is_working,
     load_calendar,
     load_calendars,
@@ -314,6 +316,25 @@ def test_loading_reads_a_calendar_in_three_queries_and_then_none(make_calendar, 
     with django_assert_num_queries(0):
         assert calendars[desk.noc.pk].always_open
         assert add_working_minutes(calendars[desk.triage.pk], NOW, 30) == london(2026, 11, 30, 8, 20)
+
+
+def test_a_board_read_with_its_calendar_is_not_asked_again(make_calendar, desk, django_assert_num_queries):
+    """The move's lock and the board pages read the board with its calendar: a 24/7 one or none costs
+    no further query, one with hours only its spans and holidays."""
+    make_calendar(country="GB", subdivision="ENG", added=[(date(2026, 12, 31), "Year-end close")])
+    make_calendar(board=desk.noc, always_open=True)
+    boards = {b.slug: b for b in Board.objects.select_related("calendar")}
+    with django_assert_num_queries(0):
+        calendars = calendars_of([boards["noc"], boards["support"]])
+    assert calendars[desk.noc.pk].always_open
+    assert calendars[desk.support.pk] is None
+    with django_assert_num_queries(2):
+        office = calendars_of([boards["triage"]])[desk.triage.pk]
+    assert add_working_minutes(office, NOW, 30) == london(2026, 11, 30, 8, 20)
+    # A board read without it is loaded.
+    noc = Board.objects.get(pk=desk.noc.pk)
+    with django_assert_num_queries(1):
+        assert calendars_of([noc])[desk.noc.pk].always_open
 
 
 def test_a_calendar_without_hours_never_runs(make_calendar):
