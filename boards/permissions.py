@@ -16,9 +16,11 @@ functions, or through the QuerySet forms of the same rule,
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db.models import Exists, OuterRef, Q
 
-from .models import Board, Technician, Ticket, Watch, is_manager
+from .models import MANAGERS_GROUP, Board, Technician, Ticket, Watch, is_manager
 
 
 def worked_board_ids(user) -> frozenset[int] | None:
@@ -30,10 +32,22 @@ def worked_board_ids(user) -> frozenset[int] | None:
     if not getattr(user, "is_authenticated", False):
         return frozenset()
     if not hasattr(user, "_switchback_boards"):
-        if is_manager(user):
-            user._switchback_boards = None
+        if user.is_superuser or hasattr(user, "_switchback_is_manager"):
+            user._switchback_boards = (
+                None if is_manager(user) else frozenset(Board.objects.for_user(user).values_list("pk", flat=True))
+            )
         else:
-            user._switchback_boards = frozenset(Board.objects.for_user(user).values_list("pk", flat=True))
+            # Whether they manage and which boards they work, in one read: a row per board (None for none).
+            rows = list(
+                get_user_model()
+                .objects.filter(pk=user.pk)
+                .annotate(manager=Exists(Group.objects.filter(user=OuterRef("pk"), name=MANAGERS_GROUP)))
+                .values_list("manager", "technician__boards")
+            )
+            user._switchback_is_manager = bool(rows) and rows[0][0]
+            user._switchback_boards = (
+                None if user._switchback_is_manager else frozenset(board for _, board in rows if board is not None)
+            )
     return user._switchback_boards
 
 

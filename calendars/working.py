@@ -17,9 +17,9 @@ without one) or a 24/7 calendar is plain wall time, so callers never need a
 special case: ``add`` is ``start + duration``, ``between`` is ``b - a``.
 
 Load calendars with ``load_calendar(board)`` (one query when the board has
-none or a 24/7 one, three when it has hours: the calendar, its spans, its
-added holidays) or ``load_calendars(boards)`` (at most three queries for any
-number of boards, for a set-based sweep); ``calendars_of(boards)`` takes the
+none, three when it has one: the calendar, its spans, its added holidays) or
+``load_calendars(boards)`` (three queries for any number of boards, for a
+set-based sweep); ``calendars_of(boards)`` takes the
 calendars that the boards' own read brought (``select_related("calendar")``).
 A loaded calendar is read once into an immutable plan; edit the rows and
 load it again to see the change.
@@ -209,27 +209,25 @@ def pause_label(calendar: Calendar | None, now: datetime) -> str | None:
 
 def load_calendar(board) -> Calendar | None:
     """A board's (or board id's) calendar with its spans and added holidays, or None."""
-    return load_calendars([board])[getattr(board, "pk", board)]
+    board_id = getattr(board, "pk", board)
+    return Calendar.objects.filter(board_id=board_id).prefetch_related("spans", "holidays").first()
 
 
 def load_calendars(boards: Iterable) -> dict[int, Calendar | None]:
-    """Calendars for many boards (or ids), read now: board id → calendar or None.
-
-    One query, and two more (spans, holidays) when a calendar is not 24/7.
-    """
+    """Calendars for many boards (or ids) in three queries, read now: board id → calendar or None."""
     ids = {getattr(board, "pk", board) for board in boards}
-    found = {c.board_id: c for c in Calendar.objects.filter(board_id__in=ids)}
-    calendars = {board_id: found.get(board_id) for board_id in ids}
-    _read_hours(calendars.values())
-    return calendars
+    found = {c.board_id: c for c in Calendar.objects.filter(board_id__in=ids).prefetch_related("spans", "holidays")}
+    return {board_id: found.get(board_id) for board_id in ids}
 
 
 def calendars_of(boards: Iterable[Board]) -> dict[int, Calendar | None]:
     """``load_calendars`` for Boards whose own read brought their calendar (``select_related("calendar")``).
 
-    A request that has just read its boards that way (the move's lock, the
-    board pages) asks nothing more for a 24/7 calendar or none, and only the
-    spans and holidays for one with hours. A Board read without it is loaded.
+    For counting working time: a request that has just read its boards that
+    way (the move's lock, the board pages) asks nothing more for a 24/7
+    calendar or none (whose hours and holidays the count never reads), and
+    only the spans and holidays for one with hours. A Board read without it
+    is loaded.
     """
     boards = list(boards)
     calendars: dict[int, Calendar | None] = {}
@@ -239,16 +237,12 @@ def calendars_of(boards: Iterable[Board]) -> dict[int, Calendar | None]:
                 calendars[board.pk] = board.calendar  # type: ignore[attr-defined]
             except Calendar.DoesNotExist:
                 calendars[board.pk] = None
+    with_hours = [c for c in calendars.values() if c is not None and not c.always_open]
+    prefetch_related_objects(with_hours, "spans", "holidays")
     rest = [board for board in boards if board.pk not in calendars]
     if rest:
         calendars.update(load_calendars(rest))
-    _read_hours(calendars.values())
     return calendars
-
-
-def _read_hours(calendars: Iterable[Calendar | None]) -> None:
-    """Read the spans and holidays of the calendars that have hours; a 24/7 calendar's are never used (``_plan``)."""
-    prefetch_related_objects([c for c in calendars if c is not None and not c.always_open], "spans", "holidays")
 
 
 # --- Plans: a calendar's rows read once into integer intervals -------------------------
