@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from calendars.working import calendars_of, pause_label
+from helpdesk.compiled import CompiledValues
 from routing.models import Criterion, Direction, Move
 from routing.services import active_criteria, bounce_holds
 
@@ -127,6 +128,15 @@ def has_sender() -> Exists:
     )
 
 
+def card_values(tickets: QuerySet[Ticket], needs_sender: bool, *extra: str) -> QuerySet:
+    """``tickets`` as the plain rows ``CardMaker.make`` reads: ``.values()`` of the card's fields and ``extra``,
+    and whether each has a sender when the maker ``needs_sender``."""
+    if needs_sender:
+        tickets = tickets.annotate(has_sender=has_sender())
+        extra = (*extra, "has_sender")
+    return tickets.values(*CARD_FIELDS, *extra)
+
+
 @dataclass
 class ColumnView:
     column: Column
@@ -225,10 +235,7 @@ class CardMaker:
 
     def values(self, tickets: QuerySet[Ticket], *extra: str) -> QuerySet:
         """``tickets`` as the plain rows ``make`` reads (``.values()``, with ``extra``), in the same one query."""
-        if self.needs_sender:
-            tickets = tickets.annotate(has_sender=has_sender())
-            extra = (*extra, "has_sender")
-        return tickets.values(*CARD_FIELDS, *extra)
+        return card_values(tickets, self.needs_sender, *extra)
 
     def make(self, row: dict) -> Card:
         is_open = row["resolved_at"] is None
@@ -370,26 +377,21 @@ def changed_cards(
         return None
     cut = since - CHANGE_SLACK
     columns = board_column_list(board)
-    done_ids = [c.pk for c in columns if c.is_done]
-    shown = Q(board=board) & (
-        Q(resolved_at__isnull=True) | Q(column_id__in=done_ids, resolved_at__gte=now - DONE_WINDOW)
-    )
-    if filters.active:
-        shown &= Q(Exists(filters.apply(Ticket.objects.filter(pk=OuterRef("pk")), request.user)))
-    left_here = Move.objects.filter(ticket=OuterRef("pk"), from_board=board, created_at__gte=cut)
-    changed = Q(updated_at__gte=cut) & (Q(board=board) | Q(Exists(left_here)))
-    if also is not None:
-        changed |= Q(pk=also)
     maker = CardMaker(request, board, columns, now)
-    tickets = (
-        Ticket.objects.filter(changed)
-        .annotate(
-            shown=ExpressionWrapper(shown, output_field=BooleanField()),
-            board_revision=Subquery(Board.objects.filter(pk=board.pk).values("revision")),
-        )
-        .order_by("pk")  # app.js puts each card in card order itself
-    )
-    rows = list(maker.values(tickets, "shown", "board_revision")[: CHANGE_LIMIT + 1])
+    values = {
+        "board": board.pk,
+        "cut": cut,
+        "done_ids": [c.pk for c in columns if c.is_done],
+        "done_from": now - DONE_WINDOW,
+        **({"also": also} if also is not None else {}),
+    }
+    shape = (maker.needs_sender, also is not None)
+    if filters.active:
+        # A filtered board's query holds the filters' own values: built and compiled afresh.
+        matching = Q(Exists(filters.apply(Ticket.objects.filter(pk=OuterRef("pk")), request.user)))
+        rows = list(_changed_tickets(shape, matching=matching, **values))
+    else:
+        rows = _CHANGED.rows(shape, **values)
     if len(rows) > CHANGE_LIMIT:
         return None
     return Changes(
@@ -397,6 +399,44 @@ def changed_cards(
         gone=sorted(row["pk"] for row in rows if not row["shown"]),
         revision=rows[0]["board_revision"] if rows else None,
     )
+
+
+def _changed_tickets(
+    shape: tuple[bool, bool],
+    *,
+    board: int,
+    cut: datetime,
+    done_ids: list[int],
+    done_from: datetime,
+    also: int | None = None,
+    matching: Q | None = None,
+) -> QuerySet:
+    """``changed_cards``'s read: the card rows of the tickets changed on ``board`` since ``cut``, and ``also``.
+
+    ``shape``: (whether the rows say if each ticket has a sender, whether ``also`` is given).
+    ``matching``: the board's filters, as a condition on the ticket row.
+    """
+    needs_sender, _ = shape
+    shown = Q(board_id=board) & (Q(resolved_at__isnull=True) | Q(column_id__in=done_ids, resolved_at__gte=done_from))
+    if matching is not None:
+        shown &= matching
+    left_here = Move.objects.filter(ticket=OuterRef("pk"), from_board_id=board, created_at__gte=cut)
+    changed = Q(updated_at__gte=cut) & (Q(board_id=board) | Q(Exists(left_here)))
+    if also is not None:
+        changed |= Q(pk=also)
+    tickets = (
+        Ticket.objects.filter(changed)
+        .annotate(
+            shown=ExpressionWrapper(shown, output_field=BooleanField()),
+            board_revision=Subquery(Board.objects.filter(pk=board).values("revision")),
+        )
+        .order_by("pk")  # app.js puts each card in card order itself
+    )
+    return card_values(tickets, needs_sender, "shown", "board_revision")[: CHANGE_LIMIT + 1]
+
+
+# Every move and every poll runs it: compiled once per shape (helpdesk.compiled).
+_CHANGED = CompiledValues(_changed_tickets)
 
 
 def matching_count(request: HttpRequest, board: Board, filters: BoardFilters) -> int:

@@ -105,9 +105,14 @@ def _get_ticket_for_change(request: HttpRequest, pk: int, tickets=None) -> Ticke
     ``tickets``: a lighter read than the drawer's, for a view that needs less (a move).
     """
     ticket = get_object_or_404(_ticket_queryset() if tickets is None else tickets, pk=pk)
+    _check_can_change(request, ticket)
+    return ticket
+
+
+def _check_can_change(request: HttpRequest, ticket: Ticket) -> None:
+    """403 when the ticket is on a board the user does not work."""
     if not permissions.can_work(request.user, ticket.board_id):
         raise PermissionDenied(f"{ticket.number} is on the {ticket.board.name} board, which you do not work.")
-    return ticket
 
 
 def _get_board_param(slug: str) -> Board:
@@ -639,30 +644,37 @@ def ticket(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def ticket_move(request: HttpRequest, pk: int) -> HttpResponse:
-    # The move reads the ticket again under its lock; here only its board (permission, where to go back).
-    ticket = _get_ticket_for_change(request, pk, Ticket.objects.select_related("board").defer("description"))
     form = MoveForm(request.POST)
     # The board on screen: its columns name the drop target, and the answer draws its cards.
     screen = read_screen(request) if request.htmx else None
-    column = None
-    if form.is_valid():
-        column = _drop_column(screen, form.cleaned_data["column"])
+    column = _drop_column(screen, form.cleaned_data["column"]) if form.is_valid() else None
     if column is None:
+        ticket = _get_ticket_for_change(request, pk, Ticket.objects.select_related("board").defer("description"))
         messages.error(request, "Pick a column to move the ticket to.")
-    else:
-        try:
-            move = move_ticket(
-                ticket.pk, actor=request.user, expected_version=form.cleaned_data["version"], to_column=column
-            )
-        except MoveError as exc:
-            messages.error(request, str(exc))
-        else:
-            if move is not None:
-                done = f"{ticket.number} resolved." if column.is_done else f"{ticket.number} moved to {column.name}."
-                messages.success(request, done)
-            # Moved, or already there: either way the card and what changed around it.
-            return _after_card_move(request, ticket, fallback_url=ticket.board.get_absolute_url(), screen=screen)
-    return _after_action(request, ticket.pk, fallback_url=ticket.board.get_absolute_url())
+        return _after_action(request, ticket.pk, fallback_url=ticket.board.get_absolute_url())
+    # Who may move it is asked of the row the move locks and reads (404, 403 as _get_ticket_for_change).
+    locked: list[Ticket] = []
+
+    def may_move(ticket: Ticket) -> None:
+        _check_can_change(request, ticket)
+        locked.append(ticket)
+
+    try:
+        move = move_ticket(
+            pk, actor=request.user, expected_version=form.cleaned_data["version"], to_column=column, check=may_move
+        )
+    except Ticket.DoesNotExist:
+        raise Http404("No ticket with that number.") from None
+    except MoveError as exc:
+        messages.error(request, str(exc))
+        ticket = locked[0]
+        return _after_action(request, ticket.pk, fallback_url=ticket.board.get_absolute_url())
+    ticket = locked[0]
+    if move is not None:
+        done = f"{ticket.number} resolved." if column.is_done else f"{ticket.number} moved to {column.name}."
+        messages.success(request, done)
+    # Moved, or already there: either way the card and what changed around it.
+    return _after_card_move(request, ticket, fallback_url=ticket.board.get_absolute_url(), screen=screen)
 
 
 def _drop_column(screen: Screen | None, pk: int) -> Column | None:

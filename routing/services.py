@@ -23,7 +23,7 @@ intake opens a delivery's new tickets with ``open_tickets``, which shares
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -697,11 +697,15 @@ def move_ticket(
     note: str = "",
     now: datetime | None = None,
     notify: bool = True,
+    check: Callable[[Ticket], None] | None = None,
 ) -> Move | None:
     """Move a ticket, the one way anything does.
 
-    1. Lock the ticket row and compare its version with the one the caller saw
-       (``None`` skips the check: the caller holds fresh state).
+    1. Lock the ticket row, hand it to ``check`` (the caller's own refusal,
+       e.g. a view's permission check, made on the row the move reads anyway:
+       it raises to refuse, and nothing is written), and compare its version
+       with the one the caller saw (``None`` skips the check: the caller holds
+       fresh state).
     2. With a criterion: check it is active, applies from this board and tier,
        and goes in the asked ``direction``; its destination decides board, tier
        and column. Without one: only a column on the same board and/or a tier.
@@ -715,6 +719,8 @@ def move_ticket(
     ticket_id = ticket if isinstance(ticket, int) else ticket.pk
     with transaction.atomic():
         locked = _lock(ticket_id)
+        if check is not None:
+            check(locked)
         check_version(locked, expected_version)
         if criterion is not None:
             # The caller's copy may be stale: a manager may have switched the
