@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain
+from typing import Any
 
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
@@ -378,7 +379,7 @@ def changed_cards(
     cut = since - CHANGE_SLACK
     columns = board_column_list(board)
     maker = CardMaker(request, board, columns, now)
-    values = {
+    values: dict[str, Any] = {
         "board": board.pk,
         "cut": cut,
         "done_ids": [c.pk for c in columns if c.is_done],

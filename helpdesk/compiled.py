@@ -29,7 +29,7 @@ from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 
 # Values no caller passes: negative primary keys and moments in 1901, each distinct.
@@ -69,7 +69,8 @@ class CompiledValues:
         self._templates: dict[tuple, _Template] = {}
         self._lock = threading.Lock()
 
-    def rows(self, key: Hashable, using: str = "default", **values: Any) -> list[dict]:
+    def rows(self, key: Hashable, /, **values: Any) -> list[dict]:
+        using = DEFAULT_DB_ALIAS
         connection = connections[using]
         if connection.vendor != "postgresql":
             return list(self.build(key, **values))
