@@ -993,8 +993,9 @@ def idle(reads: _Reads) -> Table:
 class Chart:
     title: str
     days: list[tuple[date, int, int]]  # (day, escalations, de-escalations)
-    width: int = 720
-    height: int = 200
+    # Drawn at the card's width: a wide viewBox keeps its 11px words near the page's size on a desktop.
+    width: int = 1000
+    height: int = 220
     bars: list[dict] = field(default_factory=list)
     ticks: list[dict] = field(default_factory=list)
     peak: int = 0

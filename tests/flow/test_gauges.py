@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -396,5 +397,9 @@ def test_the_page_shows_the_gauges_with_csv_links_and_an_accessible_chart(client
     for name in gauges.BUILDERS:
         assert f'href="/flow/gauges/{name}.csv?{CSV_PARAMS}"' in html.replace("&amp;", "&")
     assert '<svg class="daily-chart"' in html and '<title id="daily-title">' in html
+    # The scale is the same both ways: the peak above the line, 0 on it, the peak below it.
+    chart = html.split('<svg class="daily-chart"')[1].split("</svg>")[0]
+    scale = re.findall(r'<text class="chart-scale"[^>]*>([^<]*)</text>', chart)
+    assert len(scale) == 3 and scale[1] == "0" and scale[0] == scale[2] != "0"
     assert 'style="' not in html.split('id="gauges-heading"')[1]
     assert f'href="/tickets/{history["A"].pk}/"' in html  # the wasted escalation links to its ticket
