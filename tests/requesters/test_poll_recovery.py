@@ -23,6 +23,7 @@ from boards.models import Ticket
 from requesters import imap
 from requesters.models import InboundMessage
 from tests.factories import live_database_url
+from tests.processes import held_then_killed
 from tests.requesters.conftest import email
 
 PROJECT = Path(__file__).resolve().parent.parent.parent
@@ -66,20 +67,26 @@ def test_two_polls_at_once_import_each_message_once(mailbox, inbox):
     assert inbox.uids("UNSEEN") == []
 
 
-def test_a_poll_killed_midway_leaves_each_message_imported_exactly_once(mailbox, inbox, imap_account):
-    _deliver(inbox, 40)
+def _poll_env(imap_account) -> dict[str, str]:
+    """A poll in its own process, on the test database and the test mailbox, without Redis."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
         "DATABASE_URL": live_database_url(),
         "SECRET_KEY": "tests-only-secret-key",
         "MAILBOX_TEST_PASSWORD": imap_account[1],
-        # The killed poll's acknowledgements go nowhere: this test is about imports.
+        # The killed poll's acknowledgements go nowhere: these tests are about imports.
         "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
         "CELERY_TASK_ALWAYS_EAGER": "true",
         "REQUESTER_SENDER_LIMIT_PER_HOUR": "1000",
     }
     env.pop("REDIS_URL", None)
+    return env
+
+
+def test_a_poll_killed_midway_leaves_each_message_imported_exactly_once(mailbox, inbox, imap_account):
+    _deliver(inbox, 40)
+    env = _poll_env(imap_account)
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "poll_mail", "--mailbox", mailbox.name, "--verbosity", "2"],
         cwd=PROJECT,
@@ -142,36 +149,8 @@ imap.poll(Mailbox.objects.get(name=sys.argv[1]))
 
 def test_a_poll_killed_between_commit_and_flag_does_not_import_that_message_twice(mailbox, inbox, imap_account):
     _deliver(inbox, 10)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
-        "DATABASE_URL": live_database_url(),
-        "SECRET_KEY": "tests-only-secret-key",
-        "MAILBOX_TEST_PASSWORD": imap_account[1],
-        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-        "REQUESTER_SENDER_LIMIT_PER_HOUR": "1000",
-    }
-    env.pop("REDIS_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDING_POLL, mailbox.name],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            line = pool.submit(proc.stdout.readline).result(timeout=60)
-        assert line.startswith("HOLDING"), proc.stderr.read() if proc.poll() is not None else line
-        held_uid = line.split()[1]
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    with held_then_killed(HOLDING_POLL, mailbox.name, env=_poll_env(imap_account)) as words:
+        held_uid = words[0]  # the poll is SIGKILLed as the block ends
 
     # Three imported; the server still shows the third (and the rest) unread.
     assert InboundMessage.objects.count() == 3
