@@ -44,10 +44,8 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from html import unescape as html_unescape
 from pathlib import Path
@@ -55,13 +53,6 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-os.environ.setdefault("STATIC_MANIFEST", "false")
-os.environ.setdefault("SWITCHBACK_CELERY_DIR", tempfile.mkdtemp(prefix="switchback-bench-celery-"))
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-warnings.filterwarnings("ignore", message="No directory at")
 
 DATABASE = os.environ.get("BENCH_DATABASE", "sb_loadbench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -394,58 +385,49 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
 
-    import django
+    from bench import _setup
 
-    django.setup()
+    _setup.setup(database_url=_setup.LOCAL_POSTGRESQL)  # the benches' environment defaults, then Django
     import redis
     from django.db import connection
-    from django.test.utils import setup_test_environment, teardown_test_environment
 
     if connection.vendor != "postgresql":
         print("bench/load.py: skipped; it needs PostgreSQL (set DATABASE_URL=postgres://…) and Redis.")
         return 0
 
-    setup_test_environment()
-    settings_dict = connection.settings_dict
-    test_settings = settings_dict.setdefault("TEST", {})
-    old_name = settings_dict["NAME"]
-    test_settings["NAME"] = DATABASE
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     server = None
-    try:
-        names, owned, columns = seed(args.clients, args.cards_each)
-        database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{DATABASE}"
-        connection.close()
-        port = free_port()
-        server = start_gunicorn(port, args.workers, database_url)
-        browsers = [Browser(port, name, owned[name], columns) for name in names]
-        for browser in browsers:
-            browser.login()
+    with _setup.throwaway_database(DATABASE):
+        try:
+            names, owned, columns = seed(args.clients, args.cards_each)
+            database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{DATABASE}"
+            connection.close()
+            port = free_port()
+            server = start_gunicorn(port, args.workers, database_url)
+            browsers = [Browser(port, name, owned[name], columns) for name in names]
+            for browser in browsers:
+                browser.login()
 
-        print(
-            f"Load · gunicorn -w {args.workers} on loopback · PostgreSQL + Redis · {args.clients} technicians, "
-            f"{args.clients * args.cards_each} cards on Triage · {args.seconds:.0f} s a run"
-        )
-        saturated = run(browsers, args.seconds, pace=None, poll_every=None, server_pid=server.pid)
-        rate = len(saturated.moves) / args.seconds
-        report(
-            "saturation",
-            saturated,
-            args.seconds,
-            f"target ≥ {TARGET_MOVES_PER_S} moves/s: {'ok' if rate >= TARGET_MOVES_PER_S else 'UNDER'}",
-        )
-        paced = run(browsers, max(args.seconds, 30), pace=5.0, poll_every=3.0, server_pid=server.pid)
-        p99 = sorted(paced.moves)[int(0.99 * len(paced.moves))] * 1000 if paced.moves else float("inf")
-        verdict = "ok" if p99 < TARGET_P99_MS and not paced.errors else "OVER"
-        report("realistic", paced, max(args.seconds, 30), f"target p99 < {TARGET_P99_MS} ms, no errors: {verdict}")
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        redis.Redis.from_url(REDIS_URL).flushdb()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        test_settings.pop("NAME", None)
-        teardown_test_environment()
+            print(
+                f"Load · gunicorn -w {args.workers} on loopback · PostgreSQL + Redis · {args.clients} technicians, "
+                f"{args.clients * args.cards_each} cards on Triage · {args.seconds:.0f} s a run"
+            )
+            saturated = run(browsers, args.seconds, pace=None, poll_every=None, server_pid=server.pid)
+            rate = len(saturated.moves) / args.seconds
+            report(
+                "saturation",
+                saturated,
+                args.seconds,
+                f"target ≥ {TARGET_MOVES_PER_S} moves/s: {'ok' if rate >= TARGET_MOVES_PER_S else 'UNDER'}",
+            )
+            paced = run(browsers, max(args.seconds, 30), pace=5.0, poll_every=3.0, server_pid=server.pid)
+            p99 = sorted(paced.moves)[int(0.99 * len(paced.moves))] * 1000 if paced.moves else float("inf")
+            verdict = "ok" if p99 < TARGET_P99_MS and not paced.errors else "OVER"
+            report("realistic", paced, max(args.seconds, 30), f"target p99 < {TARGET_P99_MS} ms, no errors: {verdict}")
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=30)
+            redis.Redis.from_url(REDIS_URL).flushdb()
     return 0
 
 
