@@ -63,6 +63,21 @@ def make_ticket(
     return services.open_ticket(ticket, actor=actor, now=now)
 
 
+def make_noc_p1_p2_limit(desk):
+    """A time criterion with limits for P1 and P2 only (10 and 20 minutes): NOC → Support."""
+    from routing.models import Criterion, Direction
+
+    return Criterion.objects.create(
+        name="NOC P1 and P2",
+        direction=Direction.ESCALATE,
+        trigger=Criterion.Trigger.TIME,
+        from_board=desk.noc,
+        to_board=desk.support,
+        p1_limit_minutes=10,
+        p2_limit_minutes=20,
+    )
+
+
 def live_database_url() -> str:
     """The URL of the database this test runs on (pytest-django's test_… copy),
     for subprocesses (a Celery worker, a sweep to kill) that must see its rows."""

@@ -10,27 +10,16 @@ from django.urls import reverse
 
 from calendars.models import Holiday
 from calendars.seed import seed_calendars
-from routing.models import Criterion, Direction
+from routing.models import Criterion
+from tests.factories import make_noc_p1_p2_limit
 
 SATURDAY = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)  # Europe/London is on GMT in early March
 TUESDAY = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
 
-def _noc_p1_p2(desk) -> Criterion:
-    return Criterion.objects.create(
-        name="NOC P1 and P2",
-        direction=Direction.ESCALATE,
-        trigger=Criterion.Trigger.TIME,
-        from_board=desk.noc,
-        to_board=desk.support,
-        p1_limit_minutes=10,
-        p2_limit_minutes=20,
-    )
-
-
 def test_criteria_give_the_limit_for_each_priority(desk, tier1, tess_api):
     Criterion.objects.filter(name="Tier 1 time limit").update(p1_limit_minutes=10)
-    _noc_p1_p2(desk)
+    make_noc_p1_p2_limit(desk)
 
     criteria = {c["name"]: c for c in tess_api.get(reverse("api:criteria")).json()}
 

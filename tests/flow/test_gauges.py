@@ -37,8 +37,8 @@ from boards.services import add_note
 from flow import gauges
 from flow.period import FlowQuery
 from routing import services
-from routing.models import Criterion, Direction
-from tests.factories import make_ticket
+from routing.models import Criterion
+from tests.factories import make_noc_p1_p2_limit, make_ticket
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
@@ -254,15 +254,7 @@ def test_breach_rate_of_the_time_limit(history):
 
 def test_breach_rate_names_limits_per_priority_and_never_prints_none(client, manager, history, desk, time_machine):
     Criterion.objects.filter(name="Tier 1 time limit").update(p1_limit_minutes=10)
-    Criterion.objects.create(
-        name="NOC P1 and P2",
-        direction=Direction.ESCALATE,
-        trigger=Criterion.Trigger.TIME,
-        from_board=desk.noc,
-        to_board=desk.support,
-        p1_limit_minutes=10,
-        p2_limit_minutes=20,
-    )
+    make_noc_p1_p2_limit(desk)
 
     tbl = table(gauges.compute(QUERY, NOW), "breaches")
     shown = {row[0]: row[3] for row in tbl.rows}

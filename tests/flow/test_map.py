@@ -15,7 +15,7 @@ from flow import graph
 from flow.period import FlowQuery
 from routing import services
 from routing.models import Criterion, Direction
-from tests.factories import make_ticket
+from tests.factories import make_noc_p1_p2_limit, make_ticket
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -280,15 +280,7 @@ def test_the_intake_stub_says_how_many_tickets_alert_sources_opened(history, des
 def test_a_time_arrow_names_its_limits_per_priority(desk):
     limit = desk.criteria["Tier 1 time limit"]
     Criterion.objects.filter(pk=limit.pk).update(p1_limit_minutes=10)
-    noc_fast = Criterion.objects.create(
-        name="NOC P1 and P2",
-        direction=Direction.ESCALATE,
-        trigger=Criterion.Trigger.TIME,
-        from_board=desk.noc,
-        to_board=desk.support,
-        p1_limit_minutes=10,
-        p2_limit_minutes=20,
-    )
+    noc_fast = make_noc_p1_p2_limit(desk)
 
     m = graph.build(q("range=30d"), NOW)
 
